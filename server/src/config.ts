@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/**
+ * The one configuration schema. Each setting has an environment variable (which wins) and a key in the
+ * optional JSON file named by BASTIDE_CONFIG. `bastide doctor` and the README list them from here.
+ */
+export const ROLES = ['web', 'api', 'realtime', 'jobs'] as const;
+export type Role = (typeof ROLES)[number];
+
+interface Setting {
+  env: string;
+  key: keyof Config;
+  doc: string;
+  kind: 'string' | 'int' | 'bool' | 'list';
+}
+
+export const ConfigSchema = Type.Object(
+  {
+    dataDir: Type.String({ minLength: 1 }),
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    host: Type.String({ minLength: 1 }),
+    baseUrl: Type.String({ pattern: '^https?://[^\\s/]+(/[^\\s]*)?$' }),
+    databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+    blobs: Type.String({ pattern: '^(fs|s3://.+)$' }),
+    roles: Type.Array(Type.Union(ROLES.map((r) => Type.Literal(r))), { minItems: 1 }),
+    logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    trustProxy: Type.Boolean(),
+    passwordMinLength: Type.Integer({ minimum: 8, maximum: 128 }),
+    loginMaxAttempts: Type.Integer({ minimum: 1, maximum: 100 }),
+    loginLockoutSeconds: Type.Integer({ minimum: 1, maximum: 86400 }),
+    sessionIdleHours: Type.Integer({ minimum: 1, maximum: 24 * 365 }),
+    bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
+    webDir: Type.String({ minLength: 1 }),
+    shutdownGraceMs: Type.Integer({ minimum: 0, maximum: 600000 }),
+  },
+  { additionalProperties: false },
+);
+export type Config = Static<typeof ConfigSchema>;
+
+export const SETTINGS: Setting[] = [
+  { env: 'BASTIDE_DATA', key: 'dataDir', kind: 'string', doc: 'Data folder (SQLite database, blobs, keys). Default ./data' },
+  { env: 'BASTIDE_PORT', key: 'port', kind: 'int', doc: 'HTTP port. Default 8080' },
+  { env: 'BASTIDE_HOST', key: 'host', kind: 'string', doc: 'Address to listen on. Default 127.0.0.1 (use 0.0.0.0 behind a proxy or in a container)' },
+  { env: 'BASTIDE_BASE_URL', key: 'baseUrl', kind: 'string', doc: 'Public URL users reach, e.g. https://bastide.example.org. Default http://localhost:<port>' },
+  { env: 'DATABASE_URL', key: 'databaseUrl', kind: 'string', doc: 'PostgreSQL URL; when unset, SQLite in the data folder' },
+  { env: 'BASTIDE_BLOBS', key: 'blobs', kind: 'string', doc: 'fs (default, in the data folder) or s3://KEY:SECRET@HOST[:PORT]/BUCKET[?region=R&tls=false]' },
+  { env: 'BASTIDE_ROLES', key: 'roles', kind: 'list', doc: 'Comma-separated roles this process runs: web,api,realtime,jobs (default all)' },
+  { env: 'BASTIDE_LOG_LEVEL', key: 'logLevel', kind: 'string', doc: 'fatal|error|warn|info|debug|trace|silent. Default info' },
+  { env: 'BASTIDE_TRUST_PROXY', key: 'trustProxy', kind: 'bool', doc: 'Trust X-Forwarded-* from a reverse proxy. Default false' },
+  { env: 'BASTIDE_PASSWORD_MIN_LENGTH', key: 'passwordMinLength', kind: 'int', doc: 'Minimum password length. Default 12' },
+  { env: 'BASTIDE_LOGIN_MAX_ATTEMPTS', key: 'loginMaxAttempts', kind: 'int', doc: 'Failed logins before a temporary lockout. Default 5' },
+  { env: 'BASTIDE_LOGIN_LOCKOUT_SECONDS', key: 'loginLockoutSeconds', kind: 'int', doc: 'Lockout duration. Default 900' },
+  { env: 'BASTIDE_SESSION_IDLE_HOURS', key: 'sessionIdleHours', kind: 'int', doc: 'A session unused this long ends. Default 336 (14 days)' },
+  { env: 'BASTIDE_BODY_LIMIT', key: 'bodyLimitBytes', kind: 'int', doc: 'Largest JSON request body in bytes. Default 1048576' },
+  { env: 'BASTIDE_WEB_DIR', key: 'webDir', kind: 'string', doc: 'Folder of the built web app. Default web/dist' },
+  { env: 'BASTIDE_SHUTDOWN_GRACE_MS', key: 'shutdownGraceMs', kind: 'int', doc: 'How long shutdown waits for in-flight work. Default 10000' },
+];
+
+export class ConfigError extends Error {}
+
+function defaults(env: NodeJS.ProcessEnv, cwd: string): Omit<Config, 'baseUrl'> & { baseUrl?: string } {
+  return {
+    dataDir: resolve(cwd, 'data'),
+    port: 8080,
+    host: '127.0.0.1',
+    blobs: 'fs',
+    roles: [...ROLES],
+    logLevel: 'info',
+    trustProxy: false,
+    passwordMinLength: 12,
+    loginMaxAttempts: 5,
+    loginLockoutSeconds: 900,
+    sessionIdleHours: 336,
+    bodyLimitBytes: 1024 * 1024,
+    webDir: resolve(cwd, 'web', 'dist'),
+    shutdownGraceMs: 10000,
+    ...(env.NODE_ENV === 'test' ? { logLevel: 'silent' as const } : {}),
+  };
+}
+
+function parseValue(s: Setting, raw: string): unknown {
+  switch (s.kind) {
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${s.env}: expected a whole number, got "${raw}"`);
+      return Number(raw);
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+      throw new ConfigError(`${s.env}: expected true or false, got "${raw}"`);
+    }
+    case 'list':
+      return raw.split(',').map((x) => x.trim()).filter(Boolean);
+    default:
+      return raw;
+  }
+}
+
+/** Reads the environment (and BASTIDE_CONFIG file), applies defaults, validates; throws ConfigError with every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}, cwd = process.cwd()): Config {
+  const merged: Record<string, unknown> = { ...defaults(env, cwd) };
+  if (env.BASTIDE_CONFIG) {
+    let fileValues: unknown;
+    try {
+      fileValues = JSON.parse(readFileSync(env.BASTIDE_CONFIG, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`BASTIDE_CONFIG: cannot read ${env.BASTIDE_CONFIG} as JSON (${(e as Error).message})`);
+    }
+    if (typeof fileValues !== 'object' || fileValues === null || Array.isArray(fileValues)) {
+      throw new ConfigError('BASTIDE_CONFIG: the file must hold a JSON object');
+    }
+    for (const [k, v] of Object.entries(fileValues)) {
+      if (!SETTINGS.some((s) => s.key === k)) throw new ConfigError(`BASTIDE_CONFIG: unknown setting "${k}"`);
+      merged[k] = v;
+    }
+  }
+  for (const s of SETTINGS) {
+    const raw = env[s.env];
+    if (raw !== undefined && raw !== '') merged[s.key] = parseValue(s, raw);
+  }
+  Object.assign(merged, overrides);
+  if (typeof merged.dataDir === 'string') merged.dataDir = resolve(cwd, merged.dataDir);
+  if (typeof merged.webDir === 'string') merged.webDir = resolve(cwd, merged.webDir);
+  if (merged.baseUrl === undefined) merged.baseUrl = `http://localhost:${String(merged.port)}`;
+  if (typeof merged.baseUrl === 'string') merged.baseUrl = merged.baseUrl.replace(/\/+$/, '');
+  const errors = [...Value.Errors(ConfigSchema, merged)];
+  if (errors.length > 0) {
+    const lines = errors.map((e) => {
+      const key = e.path.split('/')[1] ?? '';
+      const s = SETTINGS.find((x) => x.key === key);
+      return `${s ? s.env : key}: ${e.message} (got ${JSON.stringify(e.value)})`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${[...new Set(lines)].join('\n  ')}`);
+  }
+  return merged as Config;
+}

@@ -1,0 +1,7 @@
+import type { BastideModule } from '../platform/module.js';
+import { identityModule } from './identity/index.js';
+import { spacesModule } from './spaces/index.js';
+import { notificationsModule } from './notifications/index.js';
+
+/** Every module, in dependency order (migrations run in this order). Add a module here. */
+export const modules: BastideModule[] = [identityModule, spacesModule, notificationsModule];

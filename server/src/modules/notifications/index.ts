@@ -1,0 +1,154 @@
+import { Type } from '@sinclair/typebox';
+import type { Migration } from '../../platform/db/migrate.js';
+import type { BastideModule, Platform } from '../../platform/module.js';
+import type { BusEvent } from '../../platform/bus/types.js';
+import { newId } from '../../platform/ids.js';
+import { requireUser } from '../../platform/policy.js';
+
+/**
+ * Notifications: one list per user, fed by events from other modules (consumers below), rendered in
+ * the user's language. Each is tied to the event that caused it (source_seq), so that several nodes
+ * consuming the same event write it once.
+ */
+declare module '../../platform/db/schema.js' {
+  interface Database {
+    notifications: {
+      id: string;
+      user_id: string;
+      type: string;
+      params: string;
+      link: string | null;
+      source_seq: number;
+      created_at: number;
+      read_at: number | null;
+    };
+  }
+}
+
+const migrations: Migration[] = [
+  {
+    id: '0001_notifications',
+    async up(db) {
+      await db.schema
+        .createTable('notifications')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('params', 'text', (c) => c.notNull())
+        .addColumn('link', 'text')
+        .addColumn('source_seq', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('read_at', 'bigint')
+        .addUniqueConstraint('notifications_source', ['user_id', 'source_seq'])
+        .execute();
+      await db.schema.createIndex('notifications_user').on('notifications').columns(['user_id', 'created_at']).execute();
+    },
+  },
+];
+
+type Lang = 'fr' | 'en';
+const TEMPLATES: Record<string, Record<Lang, { title: string; body: string }>> = {
+  'group.added': {
+    en: { title: 'Added to a group', body: 'You are now a member of the group “{group}”.' },
+    fr: { title: 'Ajout à un groupe', body: 'Vous êtes maintenant membre du groupe « {group} ».' },
+  },
+  'space.added': {
+    en: { title: 'Added to a space', body: '{by} added you to the space “{space}”.' },
+    fr: { title: 'Ajout à un espace', body: '{by} vous a ajouté·e à l’espace « {space} ».' },
+  },
+};
+
+function render(type: string, lang: Lang, params: Record<string, string>): { title: string; body: string } {
+  const t = TEMPLATES[type]?.[lang] ?? { title: type, body: '' };
+  const fill = (s: string): string => s.replace(/\{(\w+)\}/g, (_m, k: string) => params[k] ?? '');
+  return { title: fill(t.title), body: fill(t.body) };
+}
+
+async function insert(platform: Platform, e: BusEvent, userId: string, type: string, params: Record<string, string>, link: string | null): Promise<void> {
+  const now = platform.clock.now();
+  await platform.transaction(async (trx, emit) => {
+    const r = await trx
+      .insertInto('notifications')
+      .values({ id: newId(now), user_id: userId, type, params: JSON.stringify(params), link, source_seq: e.seq, created_at: now, read_at: null })
+      .onConflict((oc) => oc.columns(['user_id', 'source_seq']).doNothing())
+      .executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) await emit('notifications.changed', { userId }, [userId]);
+  });
+}
+
+export const notificationsModule: BastideModule = {
+  name: 'notifications',
+  migrations,
+  events: [
+    {
+      topic: 'identity.group.member_added',
+      async handle(e, platform) {
+        const { groupId, userId } = e.data as { groupId: string; userId: string };
+        const g = await platform.db.selectFrom('groups').select('name').where('id', '=', groupId).executeTakeFirst();
+        if (g) await insert(platform, e, userId, 'group.added', { group: g.name }, null);
+      },
+    },
+    {
+      topic: 'spaces.member.added',
+      async handle(e, platform) {
+        const { spaceId, userId, byUserId } = e.data as { spaceId: string; userId: string; byUserId: string };
+        if (userId === byUserId) return;
+        const s = await platform.db.selectFrom('spaces').select('name').where('id', '=', spaceId).executeTakeFirst();
+        const by = await platform.db.selectFrom('users').select('display_name').where('id', '=', byUserId).executeTakeFirst();
+        if (s) await insert(platform, e, userId, 'space.added', { space: s.name, by: by?.display_name ?? '' }, `/spaces/${spaceId}`);
+      },
+    },
+  ],
+  routes(app, platform) {
+    const Item = Type.Object({
+      id: Type.String(),
+      type: Type.String(),
+      title: Type.String(),
+      body: Type.String(),
+      link: Type.Union([Type.String(), Type.Null()]),
+      createdAt: Type.Number(),
+      readAt: Type.Union([Type.Number(), Type.Null()]),
+    });
+    app.get('/notifications', { schema: { tags: ['notifications'], response: { 200: Type.Object({ items: Type.Array(Item), unread: Type.Integer() }) } } }, async (req) => {
+      const me = requireUser(req.actor);
+      const user = await platform.db.selectFrom('users').select('language').where('id', '=', me.userId).executeTakeFirst();
+      const lang: Lang = user?.language === 'en' ? 'en' : user?.language === 'fr' ? 'fr' : 'en';
+      const rows = await platform.db.selectFrom('notifications').selectAll().where('user_id', '=', me.userId).orderBy('created_at', 'desc').limit(50).execute();
+      const unread = await platform.db
+        .selectFrom('notifications')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('user_id', '=', me.userId)
+        .where('read_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      return {
+        items: rows.map((r) => ({
+          id: r.id,
+          type: r.type,
+          ...render(r.type, lang, JSON.parse(r.params) as Record<string, string>),
+          link: r.link,
+          createdAt: Number(r.created_at),
+          readAt: r.read_at === null ? null : Number(r.read_at),
+        })),
+        unread: Number(unread.n),
+      };
+    });
+    app.post(
+      '/notifications/read',
+      { schema: { tags: ['notifications'], body: Type.Optional(Type.Object({ ids: Type.Optional(Type.Array(Type.String({ maxLength: 26 }), { maxItems: 200 })) }, { additionalProperties: false })) } },
+      async (req, reply) => {
+        const me = requireUser(req.actor);
+        await platform.transaction(async (trx, emit) => {
+          let q = trx.updateTable('notifications').set({ read_at: platform.clock.now() }).where('user_id', '=', me.userId).where('read_at', 'is', null);
+          const ids = req.body?.ids;
+          if (ids) {
+            if (ids.length === 0) return;
+            q = q.where('id', 'in', ids);
+          }
+          await q.execute();
+          await emit('notifications.changed', { userId: me.userId }, [me.userId]);
+        });
+        return reply.status(204).send();
+      },
+    );
+  },
+};

@@ -1,0 +1,76 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import type { Database } from './schema.js';
+
+export type Engine = 'sqlite' | 'postgres';
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+/** Either the database or a transaction: repos take this so callers choose. */
+export type DbOrTx = Kysely<Database>;
+
+// PostgreSQL returns int8 and numeric as strings; our integers fit in a double (ms times, sizes).
+pg.types.setTypeParser(20, (v: string) => Number(v));
+pg.types.setTypeParser(1700, (v: string) => Number(v));
+
+export interface OpenedDb {
+  db: Db;
+  engine: Engine;
+  /** PostgreSQL pool (for LISTEN/NOTIFY and SKIP LOCKED helpers); undefined on SQLite. */
+  pool?: pg.Pool;
+  /** The SQLite handle (for checkpoints and backups); undefined on PostgreSQL. */
+  sqlite?: SQLite.Database;
+  databaseUrl?: string;
+  close(): Promise<void>;
+}
+
+export function openDb(opts: { dataDir: string; databaseUrl?: string | undefined; poolSize?: number }): OpenedDb {
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    // An idle client losing its connection must not crash the process.
+    pool.on('error', () => undefined);
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      db,
+      engine: 'postgres',
+      pool,
+      databaseUrl: opts.databaseUrl,
+      close: async () => {
+        await db.destroy();
+      },
+    };
+  }
+  mkdirSync(opts.dataDir, { recursive: true });
+  const file = join(opts.dataDir, 'bastide.sqlite');
+  const handle = new SQLite(file);
+  handle.pragma('journal_mode = WAL');
+  handle.pragma('synchronous = NORMAL');
+  handle.pragma('foreign_keys = ON');
+  handle.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: handle }) });
+  return {
+    db,
+    engine: 'sqlite',
+    sqlite: handle,
+    close: async () => {
+      await db.destroy();
+    },
+  };
+}
+
+/** True when the database answers a trivial query. */
+export async function ping(db: Db): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Case-insensitive "contains" that works the same on both engines. */
+export function likePattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`).toLowerCase()}%`;
+}

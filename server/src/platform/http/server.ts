@@ -1,0 +1,247 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import fastifyStatic from '@fastify/static';
+import websocket from '@fastify/websocket';
+import sjson from 'secure-json-parse';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { AppError, CATALOG, type ErrorCode } from '../../errors.js';
+import type { Actor } from '../policy.js';
+import type { App, AuthResult, BastideModule, Platform } from '../module.js';
+import { ping } from '../db/index.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor;
+    csrfToken: string | undefined;
+  }
+}
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "font-src 'self'",
+  "connect-src 'self' ws: wss:",
+  "media-src 'self' blob:",
+  "frame-src 'self'",
+  "frame-ancestors 'none'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
+
+export interface HttpState {
+  ready: boolean;
+  shuttingDown: boolean;
+}
+
+function mapFastifyError(err: FastifyError): AppError {
+  const code = err.code ?? '';
+  if (err.validation) {
+    return new AppError('validation_failed', {
+      fields: err.validation.map((v) => ({
+        path: v.instancePath || (v.params as { missingProperty?: string }).missingProperty || '',
+        message: v.message ?? 'invalid',
+        ...(v.keyword === 'additionalProperties'
+          ? { unknownField: (v.params as { additionalProperty?: string }).additionalProperty }
+          : {}),
+      })),
+      in: err.validationContext,
+    });
+  }
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AppError('payload_too_large');
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new AppError('unsupported_media_type');
+  if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || code === 'FST_ERR_CTP_INVALID_JSON_BODY') return new AppError('invalid_json');
+  if (code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return new AppError('bad_request');
+  if (err.statusCode === 429) return new AppError('rate_limited');
+  if (err.statusCode === 404) return new AppError('not_found');
+  if (err.statusCode === 405) return new AppError('method_not_allowed');
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return new AppError('bad_request');
+  return new AppError('internal');
+}
+
+export async function createHttpApp(platform: Platform, modules: BastideModule[], state: HttpState): Promise<App> {
+  const { config } = platform;
+  const roles = new Set(config.roles);
+  const app = Fastify({
+    loggerInstance: platform.log,
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.trustProxy,
+    bodyLimit: config.bodyLimitBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON bodies: strict UTF-8, prototype-poisoning safe.
+  app.removeContentTypeParser(['application/json']);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    const buf = body as Buffer;
+    let text: string;
+    try {
+      text = utf8.decode(buf);
+    } catch {
+      done(new AppError('invalid_encoding'), undefined);
+      return;
+    }
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+    } catch {
+      done(new AppError('invalid_json'), undefined);
+    }
+  });
+
+  const requests = new Counter({
+    name: 'bastide_http_requests_total',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [platform.metrics],
+  });
+  const duration = new Histogram({
+    name: 'bastide_http_request_duration_seconds',
+    help: 'HTTP request duration',
+    labelNames: ['method'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [platform.metrics],
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    duration.observe({ method: req.method }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    const appErr = err instanceof AppError ? err : mapFastifyError(err);
+    if (appErr.status >= 500) req.log.error({ err }, 'request failed');
+    const headers: Record<string, string> = {};
+    const retry = appErr.details?.retryAfterSeconds;
+    if (typeof retry === 'number') headers['retry-after'] = String(retry);
+    void reply.status(appErr.status).headers(headers).send(appErr.toJSON());
+  });
+
+  await app.register(cookie);
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: Object.fromEntries(CSP.split('; ').map((d) => {
+      const [k, ...v] = d.split(' ');
+      return [k!.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()), v];
+    })) },
+    crossOriginEmbedderPolicy: false,
+    strictTransportSecurity: config.baseUrl.startsWith('https://'),
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Bastide API', version: '0.1.0', description: 'The JSON API of Bastide. See docs/api.md.' },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'bastide_session' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+    },
+  });
+  if (roles.has('realtime')) await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  // Who is calling: modules that can authenticate are asked in turn.
+  app.decorateRequest('actor', null as unknown as { getter: () => Actor });
+  app.decorateRequest('csrfToken', undefined);
+  const authenticators = modules.filter((m) => m.authenticate);
+  app.addHook('onRequest', async (req: FastifyRequest) => {
+    if (state.shuttingDown && MUTATING.has(req.method)) throw new AppError('shutting_down');
+    req.actor = { kind: 'anonymous' };
+    if (!req.url.startsWith('/api/')) return;
+    let result: AuthResult | null = null;
+    for (const m of authenticators) {
+      result = await m.authenticate!(req, platform);
+      if (result) break;
+    }
+    if (!result) return;
+    req.actor = result.actor;
+    req.csrfToken = result.csrfToken;
+    if (result.csrfToken && MUTATING.has(req.method)) {
+      const sent = req.headers['x-csrf-token'];
+      if (sent !== result.csrfToken) throw new AppError('csrf_failed');
+    }
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const dbOk = state.ready && (await ping(platform.db));
+    if (!dbOk || state.shuttingDown) return reply.status(503).send({ status: 'not_ready' });
+    return { status: 'ready' };
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    for (const m of modules) {
+      if (!m.usage) continue;
+      // usage gauges are refreshed on each scrape
+      const values = await m.usage(platform);
+      for (const [k, v] of Object.entries(values)) {
+        const name = `bastide_${m.name}_${k}`.replace(/[^a-zA-Z0-9_]/g, '_');
+        const gauge =
+          (platform.metrics.getSingleMetric(name) as Gauge | undefined) ??
+          new Gauge({ name, help: `${m.name} usage: ${k}`, registers: [platform.metrics] });
+        gauge.set(v);
+      }
+    }
+    return reply.type(platform.metrics.contentType).send(await platform.metrics.metrics());
+  });
+
+  if (roles.has('api')) {
+    await app.register(
+      async (api) => {
+        api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+        for (const m of modules) if (m.routes) await m.routes(api as unknown as App, platform);
+      },
+      { prefix: '/api' },
+    );
+  }
+
+  // The web app: hashed assets are cached for a year; every other GET path serves index.html (client routing).
+  const indexFile = join(config.webDir, 'index.html');
+  const webBuilt = roles.has('web') && existsSync(indexFile);
+  if (webBuilt) {
+    await app.register(fastifyStatic, {
+      root: config.webDir,
+      prefix: '/',
+      index: false,
+      wildcard: false,
+      setHeaders(res, path) {
+        void res.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
+  }
+  let indexHtml: Buffer | undefined;
+  app.setNotFoundHandler(async (req, reply) => {
+    if (req.url.startsWith('/api/') || req.method !== 'GET' || !roles.has('web')) {
+      throw new AppError('not_found');
+    }
+    if (!webBuilt) {
+      return reply
+        .status(503)
+        .type('text/plain; charset=utf-8')
+        .send('The Bastide web app is not built. Run `npm run build` (or `npm start`, which builds first).\n');
+    }
+    indexHtml ??= readFileSync(indexFile);
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(indexHtml);
+  });
+
+  return app as unknown as App;
+}
+
+export { CATALOG, type ErrorCode };

@@ -1,0 +1,5 @@
+export { UsersPage } from './UsersPage';
+export { UserDetailPage } from './UserDetailPage';
+export { GroupsPage } from './GroupsPage';
+export { GroupDetailPage } from './GroupDetailPage';
+export { AuditPage } from './AuditPage';
