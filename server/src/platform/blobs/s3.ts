@@ -97,7 +97,8 @@ function isNotFound(e: unknown): boolean {
  */
 export class S3BlobStore implements BlobStore {
   readonly kind = 's3' as const;
-  readonly location: S3Location;
+  /** Holds the secret: kept private so that logging the store never prints it. */
+  private readonly location: S3Location;
   private readonly client: S3Client;
   private readonly tmpDir: string;
 
@@ -123,22 +124,38 @@ export class S3BlobStore implements BlobStore {
     return this.location.bucket;
   }
 
+  get endpoint(): string {
+    return this.location.endpoint;
+  }
+
   async put(data: Buffer | Readable): Promise<BlobInfo> {
     const tmp = join(this.tmpDir, `${SPOOL_PREFIX}${randomUUID()}${TMP_SUFFIX}`);
     try {
       const { sha256, size, md5 } = await spoolToFile(data, tmp, { fsync: false, md5: true });
       const existing = await this.stat(sha256);
       if (existing && existing.size === size) return existing;
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: sha256,
-          Body: createReadStream(tmp),
-          ContentLength: size,
-          ContentMD5: md5,
-          ContentType: 'application/octet-stream',
-        }),
-      );
+      // A file stream can be read once: retry transient failures here with a fresh stream each time.
+      for (let attempt = 1; ; attempt++) {
+        const body = createReadStream(tmp);
+        try {
+          await this.client.send(
+            new PutObjectCommand({
+              Bucket: this.bucket,
+              Key: sha256,
+              Body: body,
+              ContentLength: size,
+              ContentMD5: md5,
+              ContentType: 'application/octet-stream',
+            }),
+          );
+          break;
+        } catch (e) {
+          body.destroy();
+          const code = status(e);
+          if (attempt >= 3 || (code !== undefined && code < 500)) throw e;
+          await new Promise((r) => setTimeout(r, 200 * attempt));
+        }
+      }
       return { sha256, size };
     } finally {
       await unlink(tmp).catch(() => undefined);

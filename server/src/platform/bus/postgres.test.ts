@@ -106,6 +106,21 @@ describe('PostgresBus', { skip: !(await postgresAvailable()) && 'PostgreSQL unre
     off();
   });
 
+  test('keeps retrying while the server is unreachable; close() stops it', async () => {
+    const warnings: object[] = [];
+    const c = new PostgresBus('postgres://postgres@127.0.0.1:1/none', {
+      log: { warn: (obj) => warnings.push(obj), error: () => undefined },
+      reconnectMinMs: 5,
+      reconnectMaxMs: 20,
+    });
+    await waitFor(() => warnings.length >= 3, 'several reconnect attempts');
+    assert.equal(c.isListening, false);
+    await c.close();
+    const n = warnings.length;
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(warnings.length, n, 'no attempt after close');
+  });
+
   test('close is idempotent and publish afterwards throws', async () => {
     const c = new PostgresBus(storage.databaseUrl!, { log: quiet });
     await c.ready();
