@@ -87,6 +87,7 @@ export async function createBastide(config: Config, opts: CreateOptions = {}): P
     policy,
     audit: new AuditLog(storage.db, storage.engine, () => clock.now()),
     metrics,
+    modules,
     async transaction(fn) {
       let emitted = false;
       const result = await storage.db.transaction().execute(async (trx) => {

@@ -22,6 +22,8 @@ Commands:
   user reset-password <login> [--password-stdin]
   app-password create <login> --name <label> [--scopes dav,mail,api]
                                           create an app password for protocol clients; printed once
+  export <login> [--out FILE]             write all of a user's data as a zip (stdout without --out)
+  import <login> <FILE>                   import an export zip into a user's account
   audit verify                            check the audit log's hash chain
   doctor                                  check configuration, storage and ports
   help                                    this text
@@ -192,6 +194,29 @@ export async function runCli(argv: string[]): Promise<number> {
           const u = await findUser(b, login);
           const r = await createAppPassword({ platform: b.platform, actor: { kind: 'system' } }, { userId: u.id, name: values.name!, scopes });
           out(r.password);
+          return 0;
+        });
+      }
+      case 'export':
+      case 'import': {
+        const login = sub;
+        const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' } } });
+        if (!login || (cmd === 'import' && !positionals[0])) break;
+        const { exportUser, importUser } = await import('./modules/portability/index.js');
+        const { zipFiles, unzipFiles } = await import('./modules/portability/zip.js');
+        return await withServer(config, async (b) => {
+          const u = await findUser(b, login);
+          if (cmd === 'export') {
+            const stream = zipFiles(await exportUser(b.platform, { kind: 'system' }, u.id));
+            const { pipeline } = await import('node:stream/promises');
+            const { createWriteStream } = await import('node:fs');
+            await pipeline(stream, values.out ? createWriteStream(values.out) : process.stdout);
+            if (values.out) out(`exported ${u.login} to ${values.out}`);
+          } else {
+            const { readFile } = await import('node:fs/promises');
+            const counts = await importUser(b.platform, { kind: 'system' }, u.id, await unzipFiles(await readFile(positionals[0]!)));
+            out(`imported into ${u.login}: ${JSON.stringify(counts)}`);
+          }
           return 0;
         });
       }

@@ -2,6 +2,8 @@ import type { BastideModule } from '../platform/module.js';
 import { identityModule } from './identity/index.js';
 import { spacesModule } from './spaces/index.js';
 import { notificationsModule } from './notifications/index.js';
+import { searchModule } from './search/index.js';
+import { portabilityModule } from './portability/index.js';
 
 /** Every module, in dependency order (migrations run in this order). Add a module here. */
-export const modules: BastideModule[] = [identityModule, spacesModule, notificationsModule];
+export const modules: BastideModule[] = [identityModule, spacesModule, notificationsModule, searchModule, portabilityModule];

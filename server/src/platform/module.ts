@@ -33,6 +33,8 @@ export interface Platform {
   readonly policy: Policy;
   readonly audit: AuditLog;
   readonly metrics: Registry;
+  /** Every module of this process (for cross-module services: search, portability). */
+  readonly modules: readonly BastideModule[];
   /** One transaction; events emitted inside are written to the outbox and published after commit. */
   transaction<T>(fn: (trx: Tx, emit: Emit) => Promise<T>): Promise<T>;
 }
