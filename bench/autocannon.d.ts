@@ -1,6 +1,6 @@
 // Minimal typings for the parts of autocannon's programmatic API the bench uses (no @types package exists).
 declare module 'autocannon' {
-  interface Options {
+  export interface Options {
     url: string;
     connections?: number;
     duration?: number;
@@ -10,7 +10,7 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     title?: string;
   }
-  interface Histogram {
+  export interface Histogram {
     average: number;
     mean: number;
     stddev: number;
@@ -23,7 +23,7 @@ declare module 'autocannon' {
     p99: number;
     p99_9: number;
   }
-  interface Result {
+  export interface Result {
     title?: string;
     url: string;
     requests: Histogram;

@@ -12,7 +12,10 @@ export function passwordRuleTexts(t: TFunction, err: unknown): string[] {
   const out: string[] = [];
   for (const r of rules) {
     if (typeof r === 'string') {
-      out.push(ruleText(t, r, {}) ?? r);
+      // "min_length:12" → rule min_length with the number 12.
+      const [code = '', num] = r.split(':');
+      const n = num !== undefined && /^\d+$/.test(num) ? Number(num) : undefined;
+      out.push(ruleText(t, code, n === undefined ? {} : { count: n }) ?? r);
       continue;
     }
     if (r.ok === true || r.passed === true) continue;
@@ -25,9 +28,11 @@ export function passwordRuleTexts(t: TFunction, err: unknown): string[] {
 
 function ruleText(t: TFunction, code: string, vars: { count?: number }): string | null {
   const norm = code.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+  const plain = `passwordRule.${norm}_plain`;
   const key = `passwordRule.${norm}`;
+  if (vars.count === undefined && hasKey(plain)) return t(plain);
   if (!hasKey(key)) return null;
-  return t(key, vars.count === undefined ? { count: 12 } : { count: vars.count });
+  return t(key, vars.count === undefined ? {} : { count: vars.count });
 }
 
 /** The main sentence plus, for a password policy error, the list of rules. */

@@ -53,7 +53,7 @@ test('export my data as a zip, change it, import it back', async () => {
     const bad2 = await fetch(`${srv.url}/api/me/import`, {
       method: 'POST',
       headers: { cookie: c.cookie, 'x-csrf-token': c.csrf, 'content-type': 'application/zip' },
-      body: foreign,
+      body: new Uint8Array(foreign),
     });
     assert.equal(bad2.status, 400);
     assert.equal((await c.get('/api/session')).json.user.displayName, 'Carol Original');

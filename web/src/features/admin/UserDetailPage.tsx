@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ArrowLeft, KeyRound, Trash2, UsersRound } from 'lucide-react';
 import { api, ApiError } from '../../app/api';
@@ -70,14 +70,6 @@ function UserDetail({ detail }: { detail: Detail }) {
   const [fe, setFe] = useState<{ displayName?: string; email?: string }>({});
   const [resetOpen, setResetOpen] = useState(false);
   const [deleteOpen, setDeleteOpen] = useState(false);
-
-  // When the user changes elsewhere (realtime), follow the server's values.
-  useEffect(() => {
-    setDisplayName(u.displayName);
-    setEmail(u.email);
-    setIsAdmin(u.isAdmin);
-    setDisabled(u.disabled);
-  }, [u.displayName, u.email, u.isAdmin, u.disabled]);
 
   const save = useMutation({
     mutationFn: (patch: Partial<Pick<AdminUser, 'displayName' | 'email' | 'isAdmin' | 'disabled'>>) =>
