@@ -20,6 +20,17 @@ export default defineConfig({
     sourcemap: false,
     modulePreload: { polyfill: false },
     chunkSizeWarningLimit: 600,
+    rolldownOptions: {
+      output: {
+        // Stable, readable names for the shared vendor chunks (the app chunks are named by their modules).
+        advancedChunks: {
+          groups: [
+            { name: 'react', test: /node_modules[\\/](react|react-dom|scheduler)[\\/]/ },
+            { name: 'aria', test: /node_modules[\\/](react-aria|react-aria-components|react-stately|@react-aria|@react-stately|@react-types|@internationalized|client-only|@swc)[\\/]/ },
+          ],
+        },
+      },
+    },
   },
   server: {
     port: 5173,

@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, type ReactNode } from 'react';
 import { QueryClient, QueryClientProvider, useQueryClient } from '@tanstack/react-query';
 import { ApiError, setUnauthenticatedHandler } from './api';
 import { I18nProvider, errorText, useI18n } from './i18n';
@@ -44,10 +44,11 @@ function makeClient(): QueryClient {
   });
 }
 
+export const queryClient = makeClient();
+
 export function App() {
-  const [client] = useState(makeClient);
   return (
-    <QueryClientProvider client={client}>
+    <QueryClientProvider client={queryClient}>
       <Root />
     </QueryClientProvider>
   );

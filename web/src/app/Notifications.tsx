@@ -1,22 +1,27 @@
-/** The bell: unread count, a popover with the list, mark as read (optimistic). */
-import { useEffect, useRef } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Bell, BellOff, CheckCheck } from 'lucide-react';
-import { Button as AriaButton } from 'react-aria-components/Button';
-import { Dialog, DialogTrigger, Heading } from 'react-aria-components/Dialog';
-import { Popover } from 'react-aria-components/Popover';
+/**
+ * Notifications: the data (query, mark as read with an optimistic update, announcements of new
+ * ones) lives in the shell; the popover itself is loaded with the other overlays.
+ */
+import { lazy, Suspense, useEffect, useRef, useState } from 'react';
+import { useMutation, useQuery, useQueryClient, type UseMutationResult, type UseQueryResult } from '@tanstack/react-query';
 import { api } from './api';
 import { errorText, useI18n } from './i18n';
-import { navigate } from './router';
-import type { Notification, NotificationList } from './types';
-import { Button } from '../ui/Button';
-import { EmptyState, ErrorState, Skeleton } from '../ui/States';
+import type { NotificationList } from './types';
+import { BellContent } from './triggers';
 import { useToast } from '../ui/Toast';
 
 const KEY = ['notifications'] as const;
+const NotificationsPopover = lazy(() => import('./overlays').then((m) => ({ default: m.NotificationsPopover })));
 
-export function NotificationsBell() {
-  const { t, fmt } = useI18n();
+export interface NotificationsModel {
+  q: UseQueryResult<NotificationList>;
+  markRead: UseMutationResult<void, Error, string[] | undefined, { prev: NotificationList | undefined }>;
+  unread: number;
+  label: string;
+}
+
+function useNotifications(): NotificationsModel {
+  const { t } = useI18n();
   const qc = useQueryClient();
   const toast = useToast();
   const q = useQuery({
@@ -58,74 +63,22 @@ export function NotificationsBell() {
   });
 
   const label = unread > 0 ? t('notifications.buttonUnread', { count: unread }) : t('notifications.button');
+  return { q, markRead, unread, label };
+}
 
-  function open(n: Notification, close: () => void) {
-    if (!n.readAt) markRead.mutate([n.id]);
-    if (n.link && n.link.startsWith('/')) {
-      close();
-      navigate(n.link);
-    }
-  }
-
+export function NotificationsBell() {
+  const { fmt } = useI18n();
+  const model = useNotifications();
+  const [wantOpen, setWantOpen] = useState(false);
   return (
-    <DialogTrigger>
-      <AriaButton className="btn btn-ghost btn-icon topbar-btn" aria-label={label}>
-        <Bell size={20} aria-hidden="true" />
-        {unread > 0 && (
-          <span className="bell-count" aria-hidden="true">
-            {unread > 99 ? '99+' : fmt.number(unread)}
-          </span>
-        )}
-      </AriaButton>
-      <Popover className="popover notif-popover" placement="bottom end" offset={6}>
-        <Dialog className="notif-dialog" aria-labelledby="notif-title">
-          {({ close }) => (
-            <>
-              <div className="notif-head">
-                <Heading slot="title" id="notif-title" className="notif-title">
-                  {t('notifications.title')}
-                </Heading>
-                {unread > 0 && (
-                  <Button size="sm" variant="ghost" icon={<CheckCheck size={16} aria-hidden="true" />} onClick={() => markRead.mutate(undefined)}>
-                    {t('notifications.markAllRead')}
-                  </Button>
-                )}
-              </div>
-              {q.isPending ? (
-                <div className="notif-pad">
-                  <Skeleton label={t('common.loading')} lines={3} />
-                </div>
-              ) : q.isError ? (
-                <div className="notif-pad">
-                  <ErrorState title={t('notifications.loadError')} message={errorText(t, q.error)} retryLabel={t('common.retry')} onRetry={() => void q.refetch()} />
-                </div>
-              ) : q.data.items.length === 0 ? (
-                <EmptyState icon={<BellOff size={28} />} title={t('notifications.emptyTitle')}>
-                  {t('notifications.emptyText')}
-                </EmptyState>
-              ) : (
-                <ul className="notif-list">
-                  {q.data.items.map((n) => (
-                    <li key={n.id} className={n.readAt ? 'notif' : 'notif notif-unread'}>
-                      <button type="button" className="notif-btn" onClick={() => open(n, close)}>
-                        <span className="notif-line">
-                          {!n.readAt && <span className="notif-dot" aria-hidden="true" />}
-                          <span className="notif-item-title">{n.title}</span>
-                          {!n.readAt && <span className="visually-hidden">{t('notifications.unread')}</span>}
-                        </span>
-                        {n.body && <span className="notif-body">{n.body}</span>}
-                        <time className="muted small" dateTime={new Date(n.createdAt).toISOString()} title={fmt.dateTime(n.createdAt)}>
-                          {fmt.relative(n.createdAt)}
-                        </time>
-                      </button>
-                    </li>
-                  ))}
-                </ul>
-              )}
-            </>
-          )}
-        </Dialog>
-      </Popover>
-    </DialogTrigger>
+    <Suspense
+      fallback={
+        <button type="button" className="btn btn-ghost btn-icon topbar-btn" aria-label={model.label} aria-haspopup="dialog" aria-expanded="false" onClick={() => setWantOpen(true)}>
+          <BellContent unread={model.unread} format={fmt.number} />
+        </button>
+      }
+    >
+      <NotificationsPopover model={model} defaultOpen={wantOpen} />
+    </Suspense>
   );
 }

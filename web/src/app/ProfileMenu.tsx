@@ -9,13 +9,7 @@ import { useMe, useSignOut, useUpdateMe } from './session';
 import { setLocalLang, setLocalTheme } from './prefs';
 import type { Lang, Theme } from './types';
 import { useToast } from '../ui/Toast';
-
-export function initials(name: string): string {
-  const parts = name.trim().split(/\s+/).filter(Boolean);
-  const first = parts[0]?.[0] ?? '?';
-  const last = parts.length > 1 ? (parts[parts.length - 1]?.[0] ?? '') : '';
-  return (first + last).toUpperCase();
-}
+import { ProfileButtonContent } from './triggers';
 
 function firstKey(s: Selection): string | null {
   if (s === 'all') return null;
@@ -23,7 +17,7 @@ function firstKey(s: Selection): string | null {
   return v === undefined ? null : String(v);
 }
 
-export function ProfileMenu({ onShortcuts }: { onShortcuts: () => void }) {
+export function ProfileMenu({ onShortcuts, defaultOpen }: { onShortcuts: () => void; defaultOpen?: boolean }) {
   const { t, lang } = useI18n();
   const me = useMe();
   const update = useUpdateMe();
@@ -40,12 +34,9 @@ export function ProfileMenu({ onShortcuts }: { onShortcuts: () => void }) {
   }
 
   return (
-    <MenuTrigger>
+    <MenuTrigger defaultOpen={defaultOpen}>
       <AriaButton className="btn btn-ghost profile-btn" aria-label={t('profileMenu.button', { name: me.displayName })}>
-        <span className="avatar" aria-hidden="true">
-          {initials(me.displayName || me.login)}
-        </span>
-        <span className="profile-name">{me.displayName}</span>
+        <ProfileButtonContent me={me} />
       </AriaButton>
       <Popover className="popover" placement="bottom end" offset={6}>
         <Menu className="menu" aria-label={t('profileMenu.label')}>

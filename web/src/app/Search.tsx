@@ -2,7 +2,7 @@
  * The unified search (Ctrl/⌘-K): for now, people from the directory and the apps. It says plainly
  * that files, mail and messages are not searchable yet.
  */
-import { forwardRef, useEffect, useId, useMemo, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { forwardRef, useEffect, useId, useMemo, useState, useSyncExternalStore, type KeyboardEvent, type ReactNode } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { Search as SearchIcon, User } from 'lucide-react';
 import { api, withQuery } from './api';
@@ -33,6 +33,16 @@ function useDebounced<T>(value: T, ms: number): T {
   return v;
 }
 
+const PHONE = '(max-width: 640px)';
+function subscribePhone(cb: () => void): () => void {
+  const mq = window.matchMedia(PHONE);
+  mq.addEventListener('change', cb);
+  return () => mq.removeEventListener('change', cb);
+}
+function useIsPhone(): boolean {
+  return useSyncExternalStore(subscribePhone, () => window.matchMedia(PHONE).matches);
+}
+
 function fold(s: string): string {
   return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
 }
@@ -48,6 +58,7 @@ export const GlobalSearch = forwardRef<HTMLInputElement>(function GlobalSearch(_
   const listId = `${id}-list`;
   const debounced = useDebounced(q.trim(), 200);
   const isMac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
+  const isPhone = useIsPhone();
 
   const people = useQuery({
     queryKey: ['directory', 'users', debounced],
@@ -79,7 +90,10 @@ export const GlobalSearch = forwardRef<HTMLInputElement>(function GlobalSearch(_
       icon: <User size={18} aria-hidden="true" />,
       run: () => {
         if (me.isAdmin) navigate(`/admin/users/${encodeURIComponent(u.id)}`);
-        else if (u.email) void copyText(u.email).then((ok) => ok && toast(t('search.emailCopied', { email: u.email }), 'success'));
+        else if (u.email) {
+          const email = u.email;
+          void copyText(email).then((ok) => ok && toast(t('search.emailCopied', { email }), 'success'));
+        }
       },
     }));
     return [...apps, ...persons];
@@ -149,7 +163,7 @@ export const GlobalSearch = forwardRef<HTMLInputElement>(function GlobalSearch(_
   };
 
   return (
-    <div className="search" role="search">
+    <div className="search" role="search" aria-label={t('search.landmark')}>
       <SearchIcon size={16} className="search-icon" aria-hidden="true" />
       <input
         ref={ref}
@@ -163,7 +177,7 @@ export const GlobalSearch = forwardRef<HTMLInputElement>(function GlobalSearch(_
         aria-autocomplete="list"
         aria-activedescendant={activeId}
         aria-describedby={`${id}-hint`}
-        placeholder={t('search.placeholder')}
+        placeholder={isPhone ? t('search.placeholderShort') : t('search.placeholder')}
         autoComplete="off"
         spellCheck={false}
         value={q}

@@ -2,18 +2,14 @@
  * The frame around every signed-in page: top bar (organisation, search, notifications, profile),
  * the app rail on desktop, the bottom bar on phones, and the global keyboard shortcuts.
  */
-import { Suspense, useEffect, useRef, useState, type ReactNode } from 'react';
-import { MoreHorizontal } from 'lucide-react';
-import { Button as AriaButton } from 'react-aria-components/Button';
-import { Menu, MenuItem, MenuTrigger, Popover } from 'react-aria-components/Menu';
+import { lazy, Suspense, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useI18n } from './i18n';
 import { Link, navigate, usePathname } from './router';
 import { appForPath, visibleApps } from './apps';
 import { useMe } from './session';
 import { GlobalSearch } from './Search';
 import { NotificationsBell } from './Notifications';
-import { ProfileMenu } from './ProfileMenu';
-import { ShortcutsDialog } from './Shortcuts';
+import { MoreButtonContent, ProfileButtonContent } from './triggers';
 import { Skeleton } from '../ui/States';
 import './shell.css';
 
@@ -21,6 +17,11 @@ function isEditable(el: EventTarget | null): boolean {
   if (!(el instanceof HTMLElement)) return false;
   return el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName) || el.closest('[role="combobox"],[role="menu"],[role="listbox"]') !== null;
 }
+
+const overlays = () => import('./overlays');
+const ProfileMenu = lazy(() => overlays().then((m) => ({ default: m.ProfileMenu })));
+const MoreMenu = lazy(() => overlays().then((m) => ({ default: m.MoreMenu })));
+const ShortcutsDialog = lazy(() => overlays().then((m) => ({ default: m.ShortcutsDialog })));
 
 export function Logo() {
   return (
@@ -40,6 +41,9 @@ export function Shell({ children }: { children: ReactNode }) {
   const searchRef = useRef<HTMLInputElement>(null);
   const mainRef = useRef<HTMLElement>(null);
   const [shortcutsOpen, setShortcutsOpen] = useState(false);
+  // A click on a trigger before the overlay code has arrived opens it as soon as it is there.
+  const [profileWanted, setProfileWanted] = useState(false);
+  const [moreWanted, setMoreWanted] = useState(false);
 
   // Keyboard: Ctrl/⌘-K search, "?" help, "g" then a letter to open an app.
   useEffect(() => {
@@ -103,7 +107,15 @@ export function Shell({ children }: { children: ReactNode }) {
         <GlobalSearch ref={searchRef} />
         <div className="topbar-actions">
           <NotificationsBell />
-          <ProfileMenu onShortcuts={() => setShortcutsOpen(true)} />
+          <Suspense
+            fallback={
+              <button type="button" className="btn btn-ghost profile-btn" aria-label={t('profileMenu.button', { name: me.displayName })} aria-haspopup="menu" aria-expanded="false" onClick={() => setProfileWanted(true)}>
+                <ProfileButtonContent me={me} />
+              </button>
+            }
+          >
+            <ProfileMenu onShortcuts={() => setShortcutsOpen(true)} defaultOpen={profileWanted} />
+          </Suspense>
         </div>
       </header>
       <nav className="rail" aria-label={t('shell.appsNav')}>
@@ -140,33 +152,23 @@ export function Shell({ children }: { children: ReactNode }) {
             );
           })}
           <li>
-            <MenuTrigger>
-              <AriaButton className="bottom-item" aria-label={t('shell.moreApps')} data-current={moreCurrent || undefined}>
-                <MoreHorizontal size={22} aria-hidden="true" />
-                <span className="bottom-label" aria-hidden="true">{t('shell.more')}</span>
-              </AriaButton>
-              <Popover className="popover" placement="top end" offset={8}>
-                <Menu className="menu" aria-label={t('shell.moreApps')} onAction={(key) => {
-                  const app = moreApps.find((a) => a.id === key);
-                  if (app) navigate(app.path);
-                }}>
-                  {moreApps.map((a) => {
-                    const Icon = a.icon;
-                    return (
-                      <MenuItem key={a.id} id={a.id} className="menu-item" textValue={t(`app.${a.id}`)}>
-                        <Icon size={20} aria-hidden="true" />
-                        {t(`app.${a.id}`)}
-                        {a.id === current && <span className="visually-hidden">{t('shell.currentApp')}</span>}
-                      </MenuItem>
-                    );
-                  })}
-                </Menu>
-              </Popover>
-            </MenuTrigger>
+            <Suspense
+              fallback={
+                <button type="button" className="bottom-item" aria-label={t('shell.moreApps')} aria-haspopup="menu" aria-expanded="false" data-current={moreCurrent || undefined} onClick={() => setMoreWanted(true)}>
+                  <MoreButtonContent label={t('shell.more')} />
+                </button>
+              }
+            >
+              <MoreMenu apps={moreApps} current={current} defaultOpen={moreWanted} />
+            </Suspense>
           </li>
         </ul>
       </nav>
-      <ShortcutsDialog isOpen={shortcutsOpen} onClose={() => setShortcutsOpen(false)} isAdmin={me.isAdmin} />
+      {shortcutsOpen && (
+        <Suspense fallback={null}>
+          <ShortcutsDialog isOpen onClose={() => setShortcutsOpen(false)} isAdmin={me.isAdmin} />
+        </Suspense>
+      )}
     </div>
   );
 }

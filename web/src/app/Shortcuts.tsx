@@ -12,6 +12,7 @@ export function ShortcutsDialog({ isOpen, onClose, isAdmin }: { isOpen: boolean;
       onClose={onClose}
       title={t('shortcuts.title')}
       closeLabel={t('common.close')}
+      focusableBody
       footer={
         <Button variant="primary" onClick={onClose}>
           {t('common.close')}

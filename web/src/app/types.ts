@@ -6,7 +6,8 @@ export interface Me {
   id: string;
   login: string;
   displayName: string;
-  email: string;
+  /** null for accounts created without one (e.g. by the command line). */
+  email: string | null;
   language: Lang | null;
   theme: Theme;
   isAdmin: boolean;
@@ -64,7 +65,8 @@ export interface AdminUser {
   id: string;
   login: string;
   displayName: string;
-  email: string;
+  /** null for accounts created without one (e.g. by the command line). */
+  email: string | null;
   isAdmin: boolean;
   disabled: boolean;
   totpEnabled: boolean;
@@ -108,7 +110,8 @@ export interface DirectoryUser {
   id: string;
   login: string;
   displayName: string;
-  email: string;
+  /** null for accounts created without one (e.g. by the command line). */
+  email: string | null;
 }
 
 export interface Notification {

@@ -23,9 +23,11 @@ export interface AppDialogProps {
   dismissable?: boolean;
   role?: 'dialog' | 'alertdialog';
   testId?: string;
+  /** For dialogs without controls in their body: lets keyboard users scroll it. */
+  focusableBody?: boolean;
 }
 
-export function AppDialog({ isOpen, onClose, title, children, footer, closeLabel, size = 'md', dismissable = true, role = 'dialog', testId }: AppDialogProps) {
+export function AppDialog({ isOpen, onClose, title, children, footer, closeLabel, size = 'md', dismissable = true, role = 'dialog', testId, focusableBody }: AppDialogProps) {
   return (
     <ModalOverlay
       isOpen={isOpen}
@@ -41,7 +43,9 @@ export function AppDialog({ isOpen, onClose, title, children, footer, closeLabel
             </Heading>
             <IconButton label={closeLabel} icon={<X size={18} aria-hidden="true" />} onClick={onClose} />
           </div>
-          <div className="dialog-body">{children}</div>
+          <div className="dialog-body" tabIndex={focusableBody ? 0 : undefined}>
+            {children}
+          </div>
           {footer && <div className="dialog-foot">{footer}</div>}
         </Dialog>
       </Modal>

@@ -50,11 +50,11 @@ export function ToastProvider({ children, dismissLabel, regionLabel }: { childre
   return (
     <ToastContext.Provider value={value}>
       {children}
-      <section className="toasts" aria-label={regionLabel}>
-        <div role="status" aria-live="polite" className="toast-stack">
+      <section className="toasts" aria-label={regionLabel} data-testid="toasts">
+        <div aria-live="polite" aria-relevant="additions text" className="toast-stack">
           {polite.map(render)}
         </div>
-        <div role="alert" aria-live="assertive" className="toast-stack">
+        <div aria-live="assertive" aria-relevant="additions text" className="toast-stack">
           {urgent.map(render)}
         </div>
       </section>

@@ -8,6 +8,8 @@ import swagger from '@fastify/swagger';
 import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
 import sjson from 'secure-json-parse';
+import AjvModule from 'ajv';
+import ajvFormats from 'ajv-formats';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { AppError, CATALOG, type ErrorCode } from '../../errors.js';
 import type { Actor } from '../policy.js';
@@ -69,6 +71,24 @@ function mapFastifyError(err: FastifyError): AppError {
   return new AppError('internal');
 }
 
+/** The JSON pointer of the first key or string value holding a NUL character, or null. */
+function findNul(root: unknown): string | null {
+  const stack: Array<[unknown, string]> = [[root, '']];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return path;
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        const child = `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+        if (k.includes('\u0000')) return child;
+        stack.push([v, child]);
+      }
+    }
+  }
+  return null;
+}
+
 export async function createHttpApp(platform: Platform, modules: BastideModule[], state: HttpState): Promise<App> {
   const { config } = platform;
   const roles = new Set(config.roles);
@@ -80,13 +100,19 @@ export async function createHttpApp(platform: Platform, modules: BastideModule[]
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-    ajv: {
-      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
-    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // JSON bodies: strict UTF-8, prototype-poisoning safe.
-  app.removeContentTypeParser(['application/json']);
+  // Validation. Query strings, path parameters and headers arrive as text and are coerced to the schema's
+  // types (?limit=20); JSON bodies are not: {"isAdmin": "yes"} or {"ids": "x"} is a 400, not a guess.
+  const ajvOptions = { removeAdditional: false, useDefaults: true, allErrors: false, addUsedSchema: false } as const;
+  const coercing = new AjvModule.default({ ...ajvOptions, coerceTypes: 'array' });
+  const exact = new AjvModule.default({ ...ajvOptions, coerceTypes: false });
+  for (const ajv of [coercing, exact]) ajvFormats.default(ajv);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? exact : coercing).compile(schema));
+
+  // JSON bodies: strict UTF-8, prototype-poisoning safe, no NUL characters (PostgreSQL text cannot hold
+  // them). JSON is the only body type of the API: text/plain is not parsed either (415).
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
     const buf = body as Buffer;
     let text: string;
@@ -100,11 +126,20 @@ export async function createHttpApp(platform: Platform, modules: BastideModule[]
       done(null, undefined);
       return;
     }
+    let parsed: unknown;
     try {
-      done(null, sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      parsed = sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
     } catch {
       done(new AppError('invalid_json'), undefined);
+      return;
     }
+    // In valid JSON a NUL can only be written as the escape \u0000.
+    const nulAt = text.includes('\\u0000') ? findNul(parsed) : null;
+    if (nulAt !== null) {
+      done(new AppError('validation_failed', { fields: [{ path: nulAt, message: 'must not contain the NUL character' }], in: 'body' }), undefined);
+      return;
+    }
+    done(null, parsed);
   });
 
   const requests = new Counter({
@@ -164,6 +199,8 @@ export async function createHttpApp(platform: Platform, modules: BastideModule[]
   const authenticators = modules.filter((m) => m.authenticate);
   app.addHook('onRequest', async (req: FastifyRequest) => {
     if (state.shuttingDown && MUTATING.has(req.method)) throw new AppError('shutting_down');
+    // A NUL can only arrive percent-encoded in a URL; no path, parameter or query value may hold one.
+    if (req.url.includes('%00')) throw new AppError('bad_request');
     req.actor = { kind: 'anonymous' };
     if (!req.url.startsWith('/api/')) return;
     let result: AuthResult | null = null;
@@ -228,7 +265,10 @@ export async function createHttpApp(platform: Platform, modules: BastideModule[]
   }
   let indexHtml: Buffer | undefined;
   app.setNotFoundHandler(async (req, reply) => {
-    if (req.url.startsWith('/api/') || req.method !== 'GET' || !roles.has('web')) {
+    // API paths, other methods and missing files (an asset name, anything with an extension) are 404s;
+    // every other GET is a client-side route of the web app.
+    const path = req.url.split('?')[0] ?? '';
+    if (req.url.startsWith('/api/') || req.method !== 'GET' || !roles.has('web') || path.startsWith('/assets/') || /\.[a-z0-9]{1,8}$/i.test(path)) {
       throw new AppError('not_found');
     }
     if (!webBuilt) {

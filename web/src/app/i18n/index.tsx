@@ -2,15 +2,34 @@
  * A tiny i18n: two complete dictionaries (the type forces French to have every English key),
  * {name} interpolation, plurals through Intl.PluralRules, and Intl formatters in the user's locale.
  */
-import { createContext, useContext, useMemo, type ReactNode } from 'react';
-import { en, type MessageKey, type Messages, type PluralForms } from './en';
-import { fr } from './fr';
+import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import type { MessageKey, Messages, PluralForms } from './en';
 import type { Lang } from '../types';
 import { ApiError } from '../api';
 
 export type { MessageKey } from './en';
 
-const dicts: Record<Lang, Messages> = { en, fr };
+// Each dictionary is its own chunk: a user downloads only the language they read.
+const loaders: Record<Lang, () => Promise<Messages>> = {
+  en: () => import('./en').then((m) => m.en),
+  fr: () => import('./fr').then((m) => m.fr),
+};
+const dicts: Partial<Record<Lang, Messages>> = {};
+const pending: Partial<Record<Lang, Promise<Messages>>> = {};
+
+export function loadDict(lang: Lang): Promise<Messages> {
+  const have = dicts[lang];
+  if (have) return Promise.resolve(have);
+  pending[lang] ??= loaders[lang]().then((d) => {
+    dicts[lang] = d;
+    return d;
+  });
+  return pending[lang];
+}
+
+function anyDict(): Messages | undefined {
+  return dicts.en ?? dicts.fr;
+}
 const PREF_KEY = 'bastide.lang';
 
 export type Vars = Record<string, string | number>;
@@ -46,12 +65,13 @@ export function localeFor(lang: Lang): string {
   return hit ?? (lang === 'fr' ? 'fr-FR' : 'en-GB');
 }
 
+/** Whether a key exists (both dictionaries have the same keys). */
 export function hasKey(key: string): key is MessageKey {
-  return Object.prototype.hasOwnProperty.call(en, key);
+  const d = anyDict();
+  return d !== undefined && Object.prototype.hasOwnProperty.call(d, key);
 }
 
-function makeT(lang: Lang, locale: string): TFunction {
-  const dict = dicts[lang];
+function makeT(dict: Messages, locale: string): TFunction {
   const rules = new Intl.PluralRules(locale);
   const nf = new Intl.NumberFormat(locale);
   return (key, vars) => {
@@ -137,11 +157,29 @@ export interface I18n {
 
 const I18nContext = createContext<I18n | null>(null);
 
+/**
+ * Provides the wanted language once its dictionary is loaded; until then (a switch of language),
+ * the previous one stays on screen. main.tsx loads the first dictionary before the first render.
+ */
 export function I18nProvider({ lang, children }: { lang: Lang; children: ReactNode }) {
-  const value = useMemo<I18n>(() => {
-    const locale = localeFor(lang);
-    return { lang, locale, t: makeT(lang, locale), fmt: makeFormatters(locale) };
-  }, [lang]);
+  const [, setLoaded] = useState(0);
+  const ready = dicts[lang] !== undefined;
+  useEffect(() => {
+    if (ready) return;
+    let alive = true;
+    void loadDict(lang).then(() => alive && setLoaded((n) => n + 1));
+    return () => {
+      alive = false;
+    };
+  }, [lang, ready]);
+  const shown: Lang = ready ? lang : dicts.en ? 'en' : 'fr';
+  const dict = dicts[shown];
+  const value = useMemo<I18n | null>(() => {
+    if (!dict) return null;
+    const locale = localeFor(shown);
+    return { lang: shown, locale, t: makeT(dict, locale), fmt: makeFormatters(locale) };
+  }, [shown, dict]);
+  if (!value) return null;
   return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;
 }
 

@@ -39,7 +39,7 @@ export function GroupsPage() {
       />
       <AdminNav />
       <h2 className="visually-hidden">{t('admin.groups.title')}</h2>
-      <div className="toolbar" role="search">
+      <div className="toolbar" role="search" aria-label={t('admin.groups.search')}>
         <TextField label={t('admin.groups.search')} type="search" value={search} onChange={setSearch} placeholder={t('admin.groups.searchPlaceholder')} />
       </div>
       <QueryView

@@ -63,7 +63,7 @@ function UserDetail({ detail }: { detail: Detail }) {
   const toast = useToast();
   const u = detail.user;
   const [displayName, setDisplayName] = useState(u.displayName);
-  const [email, setEmail] = useState(u.email);
+  const [email, setEmail] = useState(u.email ?? '');
   const [isAdmin, setIsAdmin] = useState(u.isAdmin);
   const [disabled, setDisabled] = useState(u.disabled);
   const [error, setError] = useState<string | null>(null);
@@ -72,7 +72,7 @@ function UserDetail({ detail }: { detail: Detail }) {
   const [deleteOpen, setDeleteOpen] = useState(false);
 
   const save = useMutation({
-    mutationFn: (patch: Partial<Pick<AdminUser, 'displayName' | 'email' | 'isAdmin' | 'disabled'>>) =>
+    mutationFn: (patch: { displayName?: string; email?: string; isAdmin?: boolean; disabled?: boolean }) =>
       api.patch<{ user: AdminUser }>(`/api/admin/users/${encodeURIComponent(u.id)}`, patch),
     onSuccess: (res) => {
       qc.setQueryData<Detail>(['admin', 'user', u.id], (old) => (old ? { ...old, user: res.user } : old));
@@ -91,14 +91,14 @@ function UserDetail({ detail }: { detail: Detail }) {
     e.preventDefault();
     const errs: typeof fe = {};
     if (!displayName.trim()) errs.displayName = t('form.required');
-    if (!email.trim()) errs.email = t('form.required');
-    else if (!EMAIL.test(email.trim())) errs.email = t('form.invalidEmail');
+    if (email.trim() && !EMAIL.test(email.trim())) errs.email = t('form.invalidEmail');
+    else if (!email.trim() && u.email) errs.email = t('form.required');
     setFe(errs);
     setError(null);
     if (Object.keys(errs).length) return;
-    const patch: Partial<Pick<AdminUser, 'displayName' | 'email' | 'isAdmin' | 'disabled'>> = {};
+    const patch: { displayName?: string; email?: string; isAdmin?: boolean; disabled?: boolean } = {};
     if (displayName.trim() !== u.displayName) patch.displayName = displayName.trim();
-    if (email.trim() !== u.email) patch.email = email.trim();
+    if (email.trim() && email.trim() !== u.email) patch.email = email.trim();
     if (isAdmin !== u.isAdmin) patch.isAdmin = isAdmin;
     if (disabled !== u.disabled) patch.disabled = disabled;
     if (!Object.keys(patch).length) {
@@ -121,7 +121,7 @@ function UserDetail({ detail }: { detail: Detail }) {
           </h2>
           <form className="form" onSubmit={submit} noValidate aria-labelledby="ud-edit">
             <TextField label={t('admin.users.displayName')} value={displayName} onChange={setDisplayName} required error={fe.displayName} autoComplete="off" />
-            <TextField label={t('admin.users.email')} type="email" value={email} onChange={setEmail} required error={fe.email} autoComplete="off" />
+            <TextField label={t('admin.users.email')} type="email" value={email} onChange={setEmail} required={Boolean(u.email)} error={fe.email} autoComplete="off" />
             <Checkbox label={t('admin.users.isAdmin')} description={t('admin.users.isAdminHelp')} checked={isAdmin} onChange={setIsAdmin} />
             <Checkbox label={t('admin.users.disabledLabel')} description={isSelf ? t('admin.users.disabledSelf') : t('admin.users.disabledHelp')} checked={disabled} onChange={setDisabled} />
             <ErrorBox message={error} />

@@ -7,7 +7,7 @@ import { describeError } from '../../app/errors';
 import { QueryView } from '../../app/QueryView';
 import { Link } from '../../app/router';
 import type { AdminUser, Page } from '../../app/types';
-import { initials } from '../../app/ProfileMenu';
+import { initials } from '../../app/triggers';
 import { Button } from '../../ui/Button';
 import { Checkbox, TextField } from '../../ui/Field';
 import { ErrorBox } from '../../ui/ErrorBox';
@@ -57,7 +57,7 @@ export function UsersPage() {
       />
       <AdminNav />
       <h2 className="visually-hidden">{t('admin.users.title')}</h2>
-      <div className="toolbar" role="search">
+      <div className="toolbar" role="search" aria-label={t('admin.users.search')}>
         <TextField
           label={t('admin.users.search')}
           type="search"
@@ -124,7 +124,7 @@ export function UsersPage() {
                           </span>
                         </div>
                       </td>
-                      <td className="hide-sm">{u.email}</td>
+                      <td className="hide-sm">{u.email ?? <span className="muted">—</span>}</td>
                       <td>
                         <UserStatusBadges user={u} />
                       </td>

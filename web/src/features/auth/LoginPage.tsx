@@ -128,7 +128,11 @@ export function LoginPage() {
   }
 
   const locked = left > 0;
-  const shownError = locked ? t('error.too_many_attempts_seconds', { count: left }) : error;
+  const shownError = !locked
+    ? error
+    : left >= 90
+      ? t('error.too_many_attempts_minutes', { count: Math.ceil(left / 60) })
+      : t('error.too_many_attempts_seconds', { count: left });
 
   return (
     <AuthFrame>

@@ -1,5 +1,5 @@
 import { ChevronRight, FileClock, Info, ShieldCheck, UserRound, Users, UsersRound } from 'lucide-react';
-import type { ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import { useI18n } from '../../app/i18n';
 import { Link } from '../../app/router';
 import { useMe } from '../../app/session';
@@ -28,16 +28,17 @@ export default function HomePage() {
   const { t, fmt } = useI18n();
   const me = useMe();
   useDocumentTitle(t('app.home'));
-  const hour = new Date().getHours();
+  const [now] = useState(() => Date.now());
+  const hour = new Date(now).getHours();
   const greeting = hour < 5 || hour >= 18 ? t('home.greetingEvening', { name: me.displayName }) : t('home.greeting', { name: me.displayName });
-  const today = fmt.dateLong(Date.now());
+  const today = fmt.dateLong(now);
 
   return (
     <div className="page home">
       <div className="home-hero">
         <h1>{greeting}</h1>
         <p className="muted home-date">
-          <time dateTime={new Date().toISOString().slice(0, 10)}>{today.charAt(0).toUpperCase() + today.slice(1)}</time>
+          <time dateTime={new Date(now).toISOString().slice(0, 10)}>{today.charAt(0).toUpperCase() + today.slice(1)}</time>
         </p>
       </div>
 

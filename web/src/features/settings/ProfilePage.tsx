@@ -20,7 +20,7 @@ export function ProfilePage() {
   useDocumentTitle(t('settings.profile'));
 
   const [displayName, setDisplayName] = useState(me.displayName);
-  const [email, setEmail] = useState(me.email);
+  const [email, setEmail] = useState(me.email ?? '');
   const [error, setError] = useState<string | null>(null);
   const [fieldErrors, setFieldErrors] = useState<{ displayName?: string; email?: string }>({});
 
@@ -28,14 +28,14 @@ export function ProfilePage() {
     e.preventDefault();
     const fe: typeof fieldErrors = {};
     if (!displayName.trim()) fe.displayName = t('form.required');
-    if (!email.trim()) fe.email = t('form.required');
-    else if (!EMAIL.test(email.trim())) fe.email = t('form.invalidEmail');
+    if (email.trim() && !EMAIL.test(email.trim())) fe.email = t('form.invalidEmail');
+    else if (!email.trim() && me.email) fe.email = t('form.required');
     setFieldErrors(fe);
     setError(null);
     if (Object.keys(fe).length) return;
     const patch: { displayName?: string; email?: string } = {};
     if (displayName.trim() !== me.displayName) patch.displayName = displayName.trim();
-    if (email.trim() !== me.email) patch.email = email.trim();
+    if (email.trim() && email.trim() !== me.email) patch.email = email.trim();
     if (!Object.keys(patch).length) {
       toast(t('profile.nothingChanged'));
       return;
@@ -68,7 +68,7 @@ export function ProfilePage() {
         </div>
         <form className="form" onSubmit={save} noValidate aria-labelledby="profile-h">
           <TextField label={t('profile.displayName')} value={displayName} onChange={setDisplayName} autoComplete="name" required error={fieldErrors.displayName} />
-          <TextField label={t('profile.email')} type="email" value={email} onChange={setEmail} autoComplete="email" required error={fieldErrors.email} />
+          <TextField label={t('profile.email')} type="email" value={email} onChange={setEmail} autoComplete="email" required={Boolean(me.email)} error={fieldErrors.email} />
           <ErrorBox message={error} />
           <div>
             <Button type="submit" variant="primary" loading={update.isPending && (update.variables?.displayName !== undefined || update.variables?.email !== undefined)}>

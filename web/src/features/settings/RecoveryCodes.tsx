@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { AlertTriangle } from 'lucide-react';
 import { useI18n } from '../../app/i18n';
 import { CopyButton, DownloadButton } from '../../ui/Copy';
@@ -5,7 +6,8 @@ import { CopyButton, DownloadButton } from '../../ui/Copy';
 /** The recovery codes, shown once, with copy and download. */
 export function RecoveryCodes({ codes, login }: { codes: string[]; login: string }) {
   const { t, fmt } = useI18n();
-  const text = `${t('recovery.fileHeader', { login, date: fmt.dateTime(Date.now()) })}\n\n${codes.join('\n')}\n`;
+  const [shownAt] = useState(() => Date.now());
+  const text = `${t('recovery.fileHeader', { login, date: fmt.dateTime(shownAt) })}\n\n${codes.join('\n')}\n`;
   return (
     <div className="stack">
       <div className="notice" role="note">

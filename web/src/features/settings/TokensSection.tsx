@@ -23,6 +23,7 @@ export function TokensSection() {
   const q = useQuery({ queryKey: KEY, queryFn: () => api.get<{ items: ApiToken[] }>('/api/me/tokens') });
   const [creating, setCreating] = useState(false);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
+  const [now] = useState(() => Date.now());
 
   const revoke = useMutation({
     mutationFn: (id: string) => api.del(`/api/me/tokens/${encodeURIComponent(id)}`),
@@ -62,7 +63,7 @@ export function TokensSection() {
         {(d) => (
           <ul className="list" aria-label={t('tokens.title')}>
             {d.items.map((tk) => {
-              const expired = tk.expiresAt !== null && tk.expiresAt < Date.now();
+              const expired = tk.expiresAt !== null && tk.expiresAt < now;
               return (
                 <li key={tk.id}>
                   <div className="list-main">

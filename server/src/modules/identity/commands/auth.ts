@@ -24,10 +24,11 @@ export type LoginOutcome = { status: 'ok'; user: UserRow; session: NewSession } 
  * same time; repeated failures lock the account name (and, more loosely, the address) for a while.
  */
 export async function login(platform: Platform, loginOrEmail: string, password: string, meta: Meta): Promise<LoginOutcome> {
-  const keys = throttleKeys(loginOrEmail, meta.ip);
-  await assertNotLocked(platform, keys);
   const id = loginOrEmail.trim();
   const user = id.length > 320 ? undefined : id.includes('@') ? await users.byEmail(platform.db, id) : await users.byLogin(platform.db, id);
+  // Count by account whichever identifier was typed (login or e-mail); by what was typed when none matches.
+  const keys = throttleKeys(user?.login ?? id.slice(0, 320), meta.ip);
+  await assertNotLocked(platform, keys);
   const ok = password.length <= 1024 && (await verifyPassword(user?.password_hash ?? null, password));
   if (!user || !ok || user.disabled === 1) {
     const locked = await recordFailure(platform, keys);
@@ -52,7 +53,7 @@ export async function login(platform: Platform, loginOrEmail: string, password: 
     await platform.db.deleteFrom('mfa_challenges').where('expires_at', '<', now).execute();
     return { status: 'mfa_required', mfaToken };
   }
-  await clearFailures(platform, user.login);
+  await clearFailures(platform, user.login, meta.ip);
   const session = await createSession(platform, user, meta);
   await platform.audit.recordNow({ actor: { kind: 'user', userId: user.id, login: user.login }, action: 'identity.login.succeeded', targetType: 'user', targetId: user.id, ip: meta.ip, details: { mfa: false } });
   return { status: 'ok', user, session };
@@ -101,7 +102,7 @@ export async function loginMfa(platform: Platform, mfaToken: string, code: strin
     throw new AppError('invalid_mfa_code');
   }
   await platform.db.deleteFrom('mfa_challenges').where('id', '=', challenge.id).execute();
-  await clearFailures(platform, user.login);
+  await clearFailures(platform, user.login, meta.ip);
   const session = await createSession(platform, user, meta);
   await platform.audit.recordNow({
     actor: { kind: 'user', userId: user.id, login: user.login },

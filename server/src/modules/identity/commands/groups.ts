@@ -1,3 +1,4 @@
+import { sql, type SqlBool } from 'kysely';
 import { AppError } from '../../../errors.js';
 import { newId } from '../../../platform/ids.js';
 import type { CommandContext } from './context.js';
@@ -28,15 +29,17 @@ export async function listGroups(ctx: CommandContext, q?: string): Promise<Group
     .groupBy(['groups.id', 'groups.name', 'groups.description', 'groups.created_at', 'groups.name_key'])
     .orderBy('groups.name_key')
     .limit(500);
-  if (q) query = query.where('groups.name_key', 'like', `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  // ESCAPE is explicit: SQLite has no default escape character.
+  if (q) query = query.where(sql<SqlBool>`groups.name_key like ${`%${q.normalize('NFKC').toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`} escape '\\'`);
   const rows = await query.execute();
   return rows.map((r) => ({ id: r.id, name: r.name, description: r.description, memberCount: Number(r.member_count), createdAt: Number(r.created_at) }));
 }
 
 export async function getGroup(ctx: CommandContext, id: string): Promise<GroupView> {
+  // Authorize first: who may not read groups does not learn which ids exist.
+  await ctx.platform.policy.authorize(ctx.actor, 'read', { type: 'group', id });
   const all = await ctx.platform.db.selectFrom('groups').selectAll().where('id', '=', id).executeTakeFirst();
   if (!all) throw new AppError('not_found');
-  await ctx.platform.policy.authorize(ctx.actor, 'read', { type: 'group', id });
   const n = await ctx.platform.db.selectFrom('group_members').select((eb) => eb.fn.countAll<number>().as('n')).where('group_id', '=', id).executeTakeFirstOrThrow();
   return { id: all.id, name: all.name, description: all.description, memberCount: Number(n.n), createdAt: Number(all.created_at) };
 }

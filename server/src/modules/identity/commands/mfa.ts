@@ -58,6 +58,8 @@ export async function enableTotp(ctx: CommandContext, code: string): Promise<{ r
 
 async function confirmPassword(ctx: CommandContext, password: string): Promise<string> {
   const me = requireUser(ctx.actor);
+  // Credentials are managed from a session or a token, never with an app password (even one that knows the password).
+  await ctx.platform.policy.authorize(ctx.actor, 'manage-credentials', { type: 'user', id: me.userId });
   const user = await users.byId(ctx.platform.db, me.userId);
   if (!user || !(await verifyPassword(user.password_hash, password))) throw new AppError('invalid_credentials');
   return me.userId;

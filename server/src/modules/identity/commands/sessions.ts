@@ -118,7 +118,8 @@ export async function authenticateRequest(req: FastifyRequest, platform: Platfor
   const creds = basic(req);
   if (creds) {
     const found = await verifyAppPassword(platform, creds.login, creds.password);
-    if (found) {
+    // This resolves callers of the JSON API: an app password opens it only with the 'api' scope.
+    if (found && found.scopes.includes('api')) {
       return {
         actor: { kind: 'user', userId: found.user.id, login: found.user.login, isAdmin: found.user.is_admin === 1, via: 'app-password', scopes: found.scopes as Scope[] },
       };

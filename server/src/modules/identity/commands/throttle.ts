@@ -2,14 +2,27 @@ import type { Platform } from '../../../platform/module.js';
 import { AppError } from '../../../errors.js';
 
 /**
- * Login throttling: failures are counted per account name (whether it exists or not, so the answer
- * never reveals it) and per client address. Past the configured number within the lockout window, the
- * key is locked for the lockout duration.
+ * Login throttling. Failures are counted under three keys, each locked for the lockout duration once it
+ * reaches its limit within the window:
+ * - `pair:<login>|<address>`: the configured limit (BASTIDE_LOGIN_MAX_ATTEMPTS) — stops guessing from one place;
+ * - `login:<login>`: four times the limit from anywhere — stops distributed guessing, while one attacker
+ *   alone cannot lock a colleague out (their own pair locks first);
+ * - `ip:<address>`: ten times the limit — stops one address spraying many accounts (loose, since a whole
+ *   town hall may share one address).
+ * Keys are counted whether the account exists or not, so the answers never reveal it.
  */
+const FACTOR = { pair: 1, login: 4, ip: 10 } as const;
+
 export function throttleKeys(login: string, ip: string | undefined): string[] {
-  const keys = [`login:${login.trim().toLowerCase()}`];
-  if (ip) keys.push(`ip:${ip}`);
+  const l = login.trim().toLowerCase();
+  const keys = [`login:${l}`];
+  if (ip) keys.push(`pair:${l}|${ip}`, `ip:${ip}`);
   return keys;
+}
+
+function limitFor(key: string, max: number): number {
+  const kind = key.slice(0, key.indexOf(':')) as keyof typeof FACTOR;
+  return max * (FACTOR[kind] ?? 1);
 }
 
 export async function assertNotLocked(platform: Platform, keys: string[]): Promise<void> {
@@ -26,12 +39,11 @@ export async function assertNotLocked(platform: Platform, keys: string[]): Promi
 export async function recordFailure(platform: Platform, keys: string[]): Promise<boolean> {
   const now = platform.clock.now();
   const { loginMaxAttempts: max, loginLockoutSeconds } = platform.config;
-  // The per-address limit is looser: many people may share one address (a town hall behind one NAT).
   const window = loginLockoutSeconds * 1000;
   let locked = false;
   await platform.db.transaction().execute(async (trx) => {
     for (const key of keys) {
-      const limit = key.startsWith('ip:') ? max * 10 : max;
+      const limit = limitFor(key, max);
       const row = await trx.selectFrom('login_throttle').selectAll().where('key', '=', key).executeTakeFirst();
       let failures = 1;
       let windowStart = now;
@@ -51,6 +63,9 @@ export async function recordFailure(platform: Platform, keys: string[]): Promise
   return locked;
 }
 
-export async function clearFailures(platform: Platform, login: string): Promise<void> {
-  await platform.db.deleteFrom('login_throttle').where('key', '=', `login:${login.trim().toLowerCase()}`).execute();
+/** After a successful sign-in: the account's own counters start again (the address's do not). */
+export async function clearFailures(platform: Platform, login: string, ip: string | undefined): Promise<void> {
+  const l = login.trim().toLowerCase();
+  const keys = [`login:${l}`, ...(ip ? [`pair:${l}|${ip}`] : [])];
+  await platform.db.deleteFrom('login_throttle').where('key', 'in', keys).execute();
 }

@@ -121,8 +121,9 @@ export async function updateUser(
   patch: { displayName?: string | undefined; email?: string | null | undefined; isAdmin?: boolean | undefined; disabled?: boolean | undefined },
 ): Promise<UserRow> {
   const { platform } = ctx;
-  const before = await loadOrNotFound(ctx, id);
+  // Authorize first: who may not administer users does not learn which ids exist.
   await platform.policy.authorize(ctx.actor, 'administer', { type: 'user', id });
+  const before = await loadOrNotFound(ctx, id);
   const changes: Partial<UserRow> = {};
   if (patch.displayName !== undefined) changes.display_name = cleanName(patch.displayName);
   if (patch.email !== undefined) changes.email = cleanEmail(patch.email);
@@ -146,8 +147,8 @@ export async function updateUser(
 
 export async function deleteUser(ctx: CommandContext, id: string): Promise<void> {
   const { platform } = ctx;
-  const before = await loadOrNotFound(ctx, id);
   await platform.policy.authorize(ctx.actor, 'delete', { type: 'user', id });
+  const before = await loadOrNotFound(ctx, id);
   await platform.transaction(async (trx, emit) => {
     if (before.is_admin === 1 && before.disabled === 0 && (await users.countActiveAdmins(trx, id)) === 0) throw new AppError('last_admin');
     await trx.deleteFrom('users').where('id', '=', id).execute();
@@ -159,8 +160,8 @@ export async function deleteUser(ctx: CommandContext, id: string): Promise<void>
 /** An administrator sets a new password (or has one generated); the user's sessions end. */
 export async function resetPassword(ctx: CommandContext, id: string, password?: string): Promise<{ temporaryPassword?: string }> {
   const { platform } = ctx;
-  const user = await loadOrNotFound(ctx, id);
   await platform.policy.authorize(ctx.actor, 'administer', { type: 'user', id });
+  const user = await loadOrNotFound(ctx, id);
   let temporaryPassword: string | undefined;
   if (!password) {
     temporaryPassword = generatePassword();
@@ -173,7 +174,10 @@ export async function resetPassword(ctx: CommandContext, id: string, password?: 
   await platform.transaction(async (trx, emit) => {
     await trx.updateTable('users').set({ password_hash: hash, password_changed_at: now, updated_at: now }).where('id', '=', id).execute();
     await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
-    await trx.deleteFrom('login_throttle').where('key', '=', `login:${user.login}`).execute();
+    await trx
+      .deleteFrom('login_throttle')
+      .where((eb) => eb.or([eb('key', '=', `login:${user.login}`), eb('key', 'like', `pair:${user.login}|%`)]))
+      .execute();
     await platform.audit.record(trx, { actor: ctx.actor, action: 'identity.user.password_reset', targetType: 'user', targetId: id, ip: ctx.ip, details: { login: user.login } });
     await emit('identity.user.updated', { userId: id }, [id, ADMINS]);
   });
@@ -206,6 +210,7 @@ export async function updateProfile(
 export async function changePassword(ctx: CommandContext, currentPassword: string, newPassword: string): Promise<void> {
   const { platform } = ctx;
   const me = requireUser(ctx.actor);
+  await platform.policy.authorize(ctx.actor, 'manage-credentials', { type: 'user', id: me.userId });
   const user = await loadOrNotFound(ctx, me.userId);
   if (!(await verifyPassword(user.password_hash, currentPassword))) throw new AppError('invalid_credentials');
   checkPasswordPolicy(newPassword, { minLength: platform.config.passwordMinLength }, [user.login, user.display_name]);
