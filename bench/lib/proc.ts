@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
@@ -55,15 +55,21 @@ export function httpStatus(url: string, timeoutMs = 1000): Promise<number> {
 }
 
 /**
- * Polls `url` every `everyMs` until it answers 200; resolves with the performance.now() of that answer.
- * Rejects if the child exits first or after `limitMs`.
+ * Polls `url` every `everyMs` until it answers 200 (or what `accept` accepts); resolves with the
+ * performance.now() of that answer. Rejects if the child exits first or after `limitMs`.
  */
-export async function pollUntilOk(url: string, child: Child, everyMs = 10, limitMs = 30_000): Promise<number> {
+export async function pollUntilOk(
+  url: string,
+  child: Child,
+  everyMs = 10,
+  limitMs = 30_000,
+  accept: (status: number) => boolean = (status) => status === 200,
+): Promise<number> {
   const deadline = performance.now() + limitMs;
   for (;;) {
     if (child.exited) throw new Error(`${child.label} exited (code ${child.proc.exitCode}) before ${url} answered 200\n${child.output()}`);
     try {
-      if ((await httpStatus(url, 2000)) === 200) return performance.now();
+      if (accept(await httpStatus(url, 2000))) return performance.now();
     } catch {
       // not listening yet
     }
@@ -142,6 +148,20 @@ export function rssBytes(pid: number): number | undefined {
   try {
     const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let clkTck: number | undefined;
+
+/** CPU time (user + system) a live process has used so far, in milliseconds (Linux /proc). */
+export function cpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    clkTck ??= Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim()) || 100;
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clkTck;
   } catch {
     return undefined;
   }

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable, type SqlBool } from 'kysely';
 import type { DbOrTx, Tx } from '../../platform/db/index.js';
 import { likePattern } from '../../platform/db/index.js';
 import type { UsersTable } from './migrations.js';
@@ -71,11 +71,12 @@ export const users = {
     let q = db.selectFrom('users').selectAll().orderBy('login').limit(opts.limit);
     if (opts.q) {
       const p = likePattern(opts.q);
+      // ESCAPE is explicit: SQLite has no default escape character, so "jean_d" would find nothing there.
       q = q.where((eb) =>
         eb.or([
-          eb(eb.fn('lower', ['login']), 'like', p),
-          eb(eb.fn('lower', ['display_name']), 'like', p),
-          eb(eb.fn('lower', ['email']), 'like', p),
+          sql<SqlBool>`lower(login) like ${p} escape '\\'`,
+          sql<SqlBool>`lower(display_name) like ${p} escape '\\'`,
+          sql<SqlBool>`lower(email) like ${p} escape '\\'`,
         ]),
       );
     }

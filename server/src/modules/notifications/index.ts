@@ -134,7 +134,13 @@ export const notificationsModule: BastideModule = {
     });
     app.post(
       '/notifications/read',
-      { schema: { tags: ['notifications'], body: Type.Optional(Type.Object({ ids: Type.Optional(Type.Array(Type.String({ maxLength: 26 }), { maxItems: 200 })) }, { additionalProperties: false })) } },
+      {
+        schema: { tags: ['notifications'], body: Type.Optional(Type.Object({ ids: Type.Optional(Type.Array(Type.String({ maxLength: 26 }), { maxItems: 200 })) }, { additionalProperties: false })) },
+        // No body at all means "all" (the schema alone would refuse a missing body).
+        preValidation: async (req) => {
+          if (req.body === undefined) req.body = {};
+        },
+      },
       async (req, reply) => {
         const me = requireUser(req.actor);
         await platform.transaction(async (trx, emit) => {

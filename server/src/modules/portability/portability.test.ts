@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiClient, DEFAULT_PASSWORD, makeUser, startTestServer } from '../../../test/helpers/server.js';
 import { unzipFiles, zipFiles } from './zip.js';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 
 async function streamToBuffer(s: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
