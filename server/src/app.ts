@@ -19,7 +19,10 @@ import { platformMigrations } from './platform/migrations.js';
 import type { App, BastideModule, Emit, Platform, ProtocolServer } from './platform/module.js';
 import { Policy } from './platform/policy.js';
 import { realtimeRoutes } from './protocols/realtime/ws.js';
-import { modules as allModules } from './modules/index.js';
+import { modules as featureModules } from './modules/index.js';
+import { maintenanceModule } from './platform/maintenance.js';
+
+const allModules: BastideModule[] = [maintenanceModule, ...featureModules];
 
 export interface Bastide {
   platform: Platform;
