@@ -16,7 +16,7 @@ import { createHttpApp, type HttpState } from './platform/http/server.js';
 import { SqlJobQueue } from './platform/jobs/queue.js';
 import { createLogger, type Logger } from './platform/log.js';
 import { platformMigrations } from './platform/migrations.js';
-import type { App, BastideModule, Emit, Platform, ProtocolServer } from './platform/module.js';
+import type { App, BastideModule, CommittedEvent, Emit, Platform, ProtocolServer } from './platform/module.js';
 import { Policy } from './platform/policy.js';
 import { realtimeRoutes } from './protocols/realtime/ws.js';
 import { modules as featureModules } from './modules/index.js';
@@ -47,7 +47,7 @@ export async function openStorage(config: Config, log: Logger): Promise<{ storag
   try {
     const applied = await migrate(storage.db, storage.engine, migrationSets(allModules));
     if (applied.length) log.info({ applied }, 'migrations applied');
-    return { storage, blobs: openBlobStore({ blobs: config.blobs, dataDir: config.dataDir }), applied };
+    return { storage, blobs: await openBlobStore({ blobs: config.blobs, dataDir: config.dataDir }), applied };
   } catch (e) {
     await storage.close();
     throw e;
@@ -69,7 +69,17 @@ export async function createBastide(config: Config, opts: CreateOptions = {}): P
   const modules = opts.modules ?? allModules;
   const nodeId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const { storage, blobs } = await openStorage(config, log);
-  const bus: EventBus = storage.engine === 'postgres' ? new PostgresBus(storage.databaseUrl!, { log }) : new MemoryBus(log);
+  const commitListeners = new Set<(events: CommittedEvent[]) => void>();
+  const resyncListeners = new Set<() => void>();
+  const bus: EventBus =
+    storage.engine === 'postgres'
+      ? new PostgresBus(storage.databaseUrl!, {
+          log,
+          onReconnect: () => {
+            for (const l of resyncListeners) l();
+          },
+        })
+      : new MemoryBus(log);
   const relay = new OutboxRelay(storage.db, storage.engine, bus, log, { now: () => clock.now() });
   const jobs = new SqlJobQueue(storage.db, storage.engine, log, { nodeId, now: () => clock.now() });
   const policy = new Policy();
@@ -92,16 +102,33 @@ export async function createBastide(config: Config, opts: CreateOptions = {}): P
     metrics,
     modules,
     async transaction(fn) {
-      let emitted = false;
+      const emitted: CommittedEvent[] = [];
       const result = await storage.db.transaction().execute(async (trx) => {
         const emit: Emit = async (topic, data, audience = []) => {
-          emitted = true;
           await writeEvent(trx, { topic, data, audience }, clock.now());
+          emitted.push({ topic, data });
         };
         return fn(trx, emit);
       });
-      if (emitted) relay.kick();
+      if (emitted.length) {
+        for (const l of commitListeners) {
+          try {
+            l(emitted);
+          } catch (err) {
+            log.error({ err }, 'commit listener failed');
+          }
+        }
+        relay.kick();
+      }
       return result;
+    },
+    onCommit(listener) {
+      commitListeners.add(listener);
+      return () => commitListeners.delete(listener);
+    },
+    onBusResync(listener) {
+      resyncListeners.add(listener);
+      return () => resyncListeners.delete(listener);
     },
   };
 

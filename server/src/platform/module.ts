@@ -37,6 +37,19 @@ export interface Platform {
   readonly modules: readonly BastideModule[];
   /** One transaction; events emitted inside are written to the outbox and published after commit. */
   transaction<T>(fn: (trx: Tx, emit: Emit) => Promise<T>): Promise<T>;
+  /**
+   * Synchronous, this node only: called right after a transaction commits with the events it emitted,
+   * before the command returns (so a cache here is never stale for this node's next request). Other
+   * nodes learn the same through the bus. Returns the unsubscribe function.
+   */
+  onCommit(listener: (events: CommittedEvent[]) => void): () => void;
+  /** Called when the bus may have missed events (PostgreSQL listener reconnected): drop caches. */
+  onBusResync(listener: () => void): () => void;
+}
+
+export interface CommittedEvent {
+  topic: string;
+  data: Record<string, unknown>;
 }
 
 export interface AuthResult {

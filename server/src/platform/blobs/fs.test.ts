@@ -45,12 +45,12 @@ describe('FsBlobStore', () => {
 
   test('openBlobStore("fs") uses dataDir/blobs', async () => {
     const dataDir = join(root, 'data');
-    const s = openBlobStore({ blobs: 'fs', dataDir });
+    const s = await openBlobStore({ blobs: 'fs', dataDir });
     assert.equal(s.kind, 'fs');
     const { sha256 } = await s.put(Buffer.from('via openBlobStore'));
     assert.ok(existsSync(join(dataDir, 'blobs', sha256.slice(0, 2), sha256.slice(2, 4), sha256)));
     await s.close();
-    assert.throws(() => openBlobStore({ blobs: 'ftp://x', dataDir }), /BASTIDE_BLOBS/);
+    await assert.rejects(() => openBlobStore({ blobs: 'ftp://x', dataDir }), /BASTIDE_BLOBS/);
   });
 
   test('opening removes temp files older than an hour, keeps younger ones', () => {

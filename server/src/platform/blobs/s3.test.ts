@@ -90,7 +90,7 @@ describe('S3BlobStore (s3rver)', () => {
   blobStoreContract(() => store);
 
   test('openBlobStore with an s3:// URL', async () => {
-    const s = openBlobStore({ blobs: url, dataDir: join(root, 'data') });
+    const s = await openBlobStore({ blobs: url, dataDir: join(root, 'data') });
     try {
       assert.equal(s.kind, 's3');
       await s.check();

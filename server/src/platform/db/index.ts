@@ -49,13 +49,43 @@ export function openDb(opts: { dataDir: string; databaseUrl?: string | undefined
   handle.pragma('synchronous = NORMAL');
   handle.pragma('foreign_keys = ON');
   handle.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: handle }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(handle) }) });
   return {
     db,
     engine: 'sqlite',
     sqlite: handle,
     close: async () => {
       await db.destroy();
+    },
+  };
+}
+
+/**
+ * Kysely's SQLite driver prepares every query anew; preparing costs more than running a simple indexed
+ * read. This keeps the most recently used prepared statements (bounded: queries with IN lists produce
+ * many distinct texts). Kysely runs one query at a time on its single connection and this code never
+ * streams results, so a statement is never in use twice at once. SQLite re-prepares a cached statement
+ * by itself after a schema change.
+ */
+const STATEMENT_CACHE_SIZE = 500;
+function withStatementCache(handle: SQLite.Database): { close(): void; prepare(sql: string): SQLite.Statement } {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      handle.close();
+    },
+    prepare(sqlText: string) {
+      const hit = cache.get(sqlText);
+      if (hit) {
+        cache.delete(sqlText);
+        cache.set(sqlText, hit);
+        return hit;
+      }
+      const stmt = handle.prepare(sqlText);
+      cache.set(sqlText, stmt);
+      if (cache.size > STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      return stmt;
     },
   };
 }

@@ -5,6 +5,7 @@ import type { Scope } from '../../../platform/policy.js';
 import { sha256 } from '../secrets.js';
 import type { UserRow } from '../repo.js';
 import { verifyAppPassword } from './credentials.js';
+import { sessionCache } from '../session-cache.js';
 
 export const SESSION_COOKIE = 'bastide_session';
 const TOUCH_EVERY_MS = 60_000;
@@ -70,32 +71,48 @@ export async function authenticateRequest(req: FastifyRequest, platform: Platfor
   const now = platform.clock.now();
   const cookieToken = req.cookies[SESSION_COOKIE];
   if (cookieToken && cookieToken.length <= 100) {
-    const row = await platform.db
-      .selectFrom('sessions')
-      .innerJoin('users', 'users.id', 'sessions.user_id')
-      .select([
-        'sessions.id as sid',
-        'sessions.csrf_token',
-        'sessions.expires_at',
-        'sessions.last_seen_at',
-        'users.id as uid',
-        'users.login',
-        'users.is_admin',
-        'users.disabled',
-      ])
-      .where('sessions.token_hash', '=', sha256(cookieToken))
-      .executeTakeFirst();
-    if (row && row.disabled === 0 && Number(row.expires_at) > now) {
-      if (now - Number(row.last_seen_at) > TOUCH_EVERY_MS) {
-        await platform.db
-          .updateTable('sessions')
-          .set({ last_seen_at: now, expires_at: now + platform.config.sessionIdleHours * 3600_000 })
-          .where('id', '=', row.sid)
-          .execute();
+    const hash = sha256(cookieToken);
+    const cache = sessionCache(platform);
+    let s = cache.get(hash);
+    if (!s) {
+      const row = await platform.db
+        .selectFrom('sessions')
+        .innerJoin('users', 'users.id', 'sessions.user_id')
+        .select([
+          'sessions.id as sid',
+          'sessions.csrf_token',
+          'sessions.expires_at',
+          'sessions.last_seen_at',
+          'users.id as uid',
+          'users.login',
+          'users.is_admin',
+          'users.disabled',
+        ])
+        .where('sessions.token_hash', '=', hash)
+        .executeTakeFirst();
+      if (row && row.disabled === 0) {
+        s = {
+          sid: row.sid,
+          csrfToken: row.csrf_token,
+          expiresAt: Number(row.expires_at),
+          lastSeenAt: Number(row.last_seen_at),
+          userId: row.uid,
+          login: row.login,
+          isAdmin: row.is_admin === 1,
+          cachedAt: now,
+        };
+        cache.set(hash, s);
+      }
+    }
+    if (s && s.expiresAt > now) {
+      if (now - s.lastSeenAt > TOUCH_EVERY_MS) {
+        s.lastSeenAt = now;
+        s.expiresAt = now + platform.config.sessionIdleHours * 3600_000;
+        await platform.db.updateTable('sessions').set({ last_seen_at: now, expires_at: s.expiresAt }).where('id', '=', s.sid).execute();
       }
       return {
-        actor: { kind: 'user', userId: row.uid, login: row.login, isAdmin: row.is_admin === 1, via: 'session', scopes: 'all', sessionId: row.sid },
-        csrfToken: row.csrf_token,
+        actor: { kind: 'user', userId: s.userId, login: s.login, isAdmin: s.isAdmin, via: 'session', scopes: 'all', sessionId: s.sid },
+        csrfToken: s.csrfToken,
       };
     }
   }
