@@ -456,6 +456,7 @@ export const en = {
   'admin.audit.ip': 'IP address',
   'admin.audit.details': 'Details',
   'admin.audit.show': 'Show',
+  'admin.audit.anonymous': 'Not signed in',
   'admin.audit.system': 'System',
   'admin.audit.newer': 'Newer',
   'admin.audit.older': 'Older',

@@ -445,6 +445,7 @@ export const fr: Messages = {
   'admin.audit.ip': 'Adresse IP',
   'admin.audit.details': 'Détails',
   'admin.audit.show': 'Afficher',
+  'admin.audit.anonymous': 'Non connecté',
   'admin.audit.system': 'Système',
   'admin.audit.newer': 'Plus récentes',
   'admin.audit.older': 'Plus anciennes',

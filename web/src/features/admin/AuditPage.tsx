@@ -142,7 +142,7 @@ export function AuditPage() {
                             {e.actorLogin}
                           </Link>
                         ) : (
-                          <span className="muted">{e.actorLogin ?? t('admin.audit.system')}</span>
+                          <span className="muted">{e.actorLogin === null ? t('admin.audit.anonymous') : e.actorLogin === 'system' ? t('admin.audit.system') : e.actorLogin}</span>
                         )}
                       </td>
                       <td>
