@@ -39,6 +39,11 @@ export interface CreateOptions {
   modules?: BastideModule[];
   /** Skip module init hooks (CLI commands that only need storage). */
   skipInit?: boolean;
+  /**
+   * Leave this process's events in the outbox for a running server to publish (CLI on SQLite: an
+   * in-memory bus here would reach nobody, and publishing would mark them done). Default true.
+   */
+  publishEvents?: boolean;
 }
 
 /** Opens storage, runs migrations: what the CLI needs without starting a server. */
@@ -67,6 +72,7 @@ export async function createBastide(config: Config, opts: CreateOptions = {}): P
   const log = opts.log ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
   const modules = opts.modules ?? allModules;
+  const publishEvents = opts.publishEvents ?? true;
   const nodeId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const { storage, blobs } = await openStorage(config, log);
   const commitListeners = new Set<(events: CommittedEvent[]) => void>();
@@ -118,7 +124,7 @@ export async function createBastide(config: Config, opts: CreateOptions = {}): P
             log.error({ err }, 'commit listener failed');
           }
         }
-        relay.kick();
+        if (publishEvents) relay.kick();
       }
       return result;
     },
@@ -188,7 +194,7 @@ export async function createBastide(config: Config, opts: CreateOptions = {}): P
       const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
       await Promise.race([closing, grace]);
       await jobs.stop(config.shutdownGraceMs);
-      await relay.flush().catch(() => undefined);
+      if (publishEvents) await relay.flush().catch(() => undefined);
       await relay.stop();
       for (const u of unsubscribers) u();
       await bus.close();

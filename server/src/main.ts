@@ -43,7 +43,8 @@ function out(line: string): void {
 }
 
 async function withServer<T>(config: Config, fn: (b: Awaited<ReturnType<typeof createBastide>>) => Promise<T>): Promise<T> {
-  const b = await createBastide({ ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel }, { skipInit: true });
+  // On SQLite the running server (another process) publishes what this command changed, from the outbox.
+  const b = await createBastide({ ...config, logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel }, { skipInit: true, publishEvents: Boolean(config.databaseUrl) });
   try {
     return await fn(b);
   } finally {

@@ -30,6 +30,18 @@ export interface AdminUserView {
   lastLoginAt: number | null;
 }
 
+/**
+ * When `e` is a unique-constraint violation (PostgreSQL 23505, SQLite SQLITE_CONSTRAINT_UNIQUE), the
+ * constraint or message naming it; otherwise null. Two requests racing past the same uniqueness check
+ * meet here, and the loser gets the same 409 as if it had come second.
+ */
+export function uniqueViolation(e: unknown): string | null {
+  const err = e as { code?: unknown; constraint?: unknown; message?: unknown } | null;
+  if (err?.code === '23505') return String(err.constraint ?? err.message ?? '');
+  if (err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return String(err.message ?? '');
+  return null;
+}
+
 export function toAdminView(u: UserRow): AdminUserView {
   return {
     id: u.id,

@@ -72,7 +72,7 @@ export async function spaceResource(db: DbOrTx, spaceId: string, actor: Actor): 
 
 export const spaceRule: Rule = (actor, action, r) => {
   if (actor.kind !== 'user' || actor.via === 'app-password') return false;
-  if (action === 'create') return true;
+  if (action === 'create' || action === 'list') return true;
   const role = r.role as SpaceRole | null;
   const rank = role ? ROLE_RANK[role] : 0;
   const admin = actor.isAdmin;
@@ -156,6 +156,7 @@ export const spacesModule: BastideModule = {
     const ctxOf = (actor: Actor) => actor;
     app.get('/spaces', { schema: { tags, response: { 200: Type.Object({ items: Type.Array(SpaceView) }) } } }, async (req) => {
       const me = requireUser(req.actor);
+      await platform.policy.authorize(req.actor, 'list', { type: 'space' });
       const mine = platform.db.selectFrom('space_members').select('space_id').where('user_id', '=', me.userId);
       const rows = await platform.db
         .selectFrom('spaces')
@@ -279,6 +280,7 @@ export const spacesModule: BastideModule = {
         const user = await platform.db.selectFrom('users').select(['id', 'disabled']).where('id', '=', userId).executeTakeFirst();
         if (!user) throw new AppError('not_found');
         await platform.transaction(async (trx, emit) => {
+          await lockSpace(trx, platform, id);
           const before = await currentRole(trx, id, userId);
           if (before === 'owner' && req.body.role !== 'owner') await assertAnotherOwner(trx, id, userId);
           await trx
@@ -303,6 +305,7 @@ export const spacesModule: BastideModule = {
         if ((await currentRole(platform.db, id, userId)) === 'owner') await platform.policy.authorize(req.actor, 'grant-owner', r);
       }
       await platform.transaction(async (trx, emit) => {
+        await lockSpace(trx, platform, id);
         const before = await currentRole(trx, id, userId);
         if (!before) throw new AppError('not_found');
         if (before === 'owner') await assertAnotherOwner(trx, id, userId);
@@ -315,6 +318,14 @@ export const spacesModule: BastideModule = {
     });
   },
 };
+
+/**
+ * Serialises membership changes of one space on PostgreSQL (two owners leaving at once would otherwise
+ * each see the other one still there). SQLite transactions are serialised already.
+ */
+async function lockSpace(trx: DbOrTx, platform: Platform, spaceId: string): Promise<void> {
+  if (platform.engine === 'postgres') await trx.selectFrom('spaces').select('id').where('id', '=', spaceId).forUpdate().execute();
+}
 
 async function currentRole(db: DbOrTx, spaceId: string, userId: string): Promise<SpaceRole | null> {
   const m = await db.selectFrom('space_members').select('role').where('space_id', '=', spaceId).where('user_id', '=', userId).executeTakeFirst();

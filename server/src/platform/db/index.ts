@@ -49,6 +49,8 @@ export function openDb(opts: { dataDir: string; databaseUrl?: string | undefined
   handle.pragma('synchronous = NORMAL');
   handle.pragma('foreign_keys = ON');
   handle.pragma('busy_timeout = 5000');
+  // SQLite's lower() folds ASCII only; searches must match "Élodie" as well as "élodie".
+  handle.function('lower', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v));
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(handle) }) });
   return {
     db,
@@ -75,7 +77,11 @@ function withStatementCache(handle: SQLite.Database): { close(): void; prepare(s
       cache.clear();
       handle.close();
     },
-    prepare(sqlText: string) {
+    prepare(text: string) {
+      // Write transactions take the write lock at BEGIN: a deferred transaction that reads and then
+      // writes fails at once (SQLITE_BUSY_SNAPSHOT) when another process (the CLI) wrote meanwhile,
+      // whereas BEGIN IMMEDIATE waits for the lock under busy_timeout.
+      const sqlText = text === 'begin' ? 'begin immediate' : text;
       const hit = cache.get(sqlText);
       if (hit) {
         cache.delete(sqlText);

@@ -4,7 +4,7 @@ import type { Platform } from '../../../platform/module.js';
 import { normalizeCode, safeEqual, sha256, verifyPassword } from '../secrets.js';
 import { settings, users, type UserRow } from '../repo.js';
 import { checkTotp } from '../totp.js';
-import { assertNotLocked, clearFailures, recordFailure, throttleKeys } from './throttle.js';
+import { assertNotLocked, clearFailures, countAttempt, recordFailure, releaseAttempt, throttleKeys } from './throttle.js';
 import { createSession, type NewSession } from './sessions.js';
 import { createUser } from './users.js';
 
@@ -29,9 +29,14 @@ export async function login(platform: Platform, loginOrEmail: string, password: 
   // Count by account whichever identifier was typed (login or e-mail); by what was typed when none matches.
   const keys = throttleKeys(user?.login ?? id.slice(0, 320), meta.ip);
   await assertNotLocked(platform, keys);
+  // The attempt is counted against the account before the password is checked (and uncounted on
+  // success), so a burst of parallel guesses cannot all slip in before the first failure is recorded.
+  const accountKeys = keys.filter((k) => !k.startsWith('ip:'));
+  const reserved = await countAttempt(platform, accountKeys);
+  if (reserved.exceeded) throw new AppError('too_many_attempts', { retryAfterSeconds: platform.config.loginLockoutSeconds });
   const ok = password.length <= 1024 && (await verifyPassword(user?.password_hash ?? null, password));
   if (!user || !ok || user.disabled === 1) {
-    const locked = await recordFailure(platform, keys);
+    const locked = (await recordFailure(platform, keys.filter((k) => k.startsWith('ip:')))) || reserved.locked;
     await platform.audit.recordNow({
       actor: null,
       action: locked ? 'identity.login.locked' : 'identity.login.failed',
@@ -44,6 +49,7 @@ export async function login(platform: Platform, loginOrEmail: string, password: 
     throw new AppError('invalid_credentials');
   }
   if (user.totp_secret) {
+    await releaseAttempt(platform, accountKeys);
     const mfaToken = randomToken(32);
     const now = platform.clock.now();
     await platform.db
@@ -70,6 +76,14 @@ export async function loginMfa(platform: Platform, mfaToken: string, code: strin
   const user = await users.byId(platform.db, challenge.user_id);
   if (!user || user.disabled === 1 || !user.totp_secret) throw new AppError('mfa_token_expired');
   await assertNotLocked(platform, throttleKeys(user.login, meta.ip));
+  // Take the attempt before checking the code (atomically): parallel guesses on one challenge are capped.
+  const took = await platform.db
+    .updateTable('mfa_challenges')
+    .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+    .where('id', '=', challenge.id)
+    .where('attempts', '<', MFA_MAX_ATTEMPTS)
+    .executeTakeFirst();
+  if (Number(took.numUpdatedRows) !== 1) throw new AppError('mfa_token_expired');
   let usedRecovery = false;
   const step = checkTotp(user.totp_secret, code, now, user.totp_last_step === null ? null : Number(user.totp_last_step));
   let ok = step !== null;
@@ -95,7 +109,6 @@ export async function loginMfa(platform: Platform, mfaToken: string, code: strin
     }
   }
   if (!ok) {
-    await platform.db.updateTable('mfa_challenges').set({ attempts: challenge.attempts + 1 }).where('id', '=', challenge.id).execute();
     const locked = await recordFailure(platform, throttleKeys(user.login, meta.ip));
     await platform.audit.recordNow({ actor: null, action: 'identity.login.mfa_failed', targetType: 'user', targetId: user.id, ip: meta.ip, details: { login: user.login, locked } });
     if (locked) throw new AppError('too_many_attempts', { retryAfterSeconds: platform.config.loginLockoutSeconds });
@@ -137,15 +150,16 @@ export async function completeSetup(
   meta: Meta,
 ): Promise<{ user: UserRow; session: NewSession }> {
   const user = await platform.transaction(async (trx, emit) => {
+    // Claim the token first: the delete locks its row, so of several attempts at once only one goes on
+    // (the others find it gone once the first commits).
+    const claimed = await trx.deleteFrom('settings').where('key', '=', SETUP_KEY).where('value', '=', sha256(input.token)).executeTakeFirst();
     if ((await users.count(trx)) > 0) throw new AppError('setup_done');
-    const stored = await settings.get(trx, SETUP_KEY);
-    if (!stored || !safeEqual(stored, sha256(input.token))) throw new AppError('setup_token_invalid');
+    if (Number(claimed.numDeletedRows) !== 1) throw new AppError('setup_token_invalid');
     const { user: created } = await createUser(
       { platform, actor: { kind: 'system' }, ip: meta.ip },
       { login: input.login, displayName: input.displayName, email: input.email, password: input.password, isAdmin: true, language: input.language ?? null },
       { trx, emit },
     );
-    await trx.deleteFrom('settings').where('key', '=', SETUP_KEY).execute();
     await platform.audit.record(trx, { actor: null, action: 'identity.setup.completed', targetType: 'user', targetId: created.id, ip: meta.ip, details: { login: created.login } });
     return created;
   });

@@ -1,6 +1,7 @@
 import { sql, type SqlBool } from 'kysely';
 import { AppError } from '../../../errors.js';
 import { newId } from '../../../platform/ids.js';
+import { uniqueViolation } from '../repo.js';
 import type { CommandContext } from './context.js';
 import { ADMINS } from './context.js';
 
@@ -53,7 +54,13 @@ export async function createGroup(ctx: CommandContext, input: { name: string; de
   const description = (input.description ?? '').trim().slice(0, 1000);
   await platform.transaction(async (trx, emit) => {
     if (await trx.selectFrom('groups').select('id').where('name_key', '=', key).executeTakeFirst()) throw new AppError('name_taken');
-    await trx.insertInto('groups').values({ id, name, name_key: key, description, created_at: now, updated_at: now }).execute();
+    await trx
+      .insertInto('groups')
+      .values({ id, name, name_key: key, description, created_at: now, updated_at: now })
+      .execute()
+      .catch((e: unknown) => {
+        throw uniqueViolation(e) === null ? e : new AppError('name_taken');
+      });
     await platform.audit.record(trx, { actor: ctx.actor, action: 'identity.group.created', targetType: 'group', targetId: id, ip: ctx.ip, details: { name } });
     await emit('identity.group.changed', { groupId: id }, [ADMINS]);
   });
@@ -75,7 +82,14 @@ export async function updateGroup(ctx: CommandContext, id: string, patch: { name
       set.name_key = key;
     }
     if (patch.description !== undefined) set.description = patch.description.trim().slice(0, 1000);
-    await trx.updateTable('groups').set(set).where('id', '=', id).execute();
+    await trx
+      .updateTable('groups')
+      .set(set)
+      .where('id', '=', id)
+      .execute()
+      .catch((e: unknown) => {
+        throw uniqueViolation(e) === null ? e : new AppError('name_taken');
+      });
     await platform.audit.record(trx, { actor: ctx.actor, action: 'identity.group.updated', targetType: 'group', targetId: id, ip: ctx.ip, details: { changed: Object.keys(patch) } });
     await emit('identity.group.changed', { groupId: id }, [ADMINS]);
   });
@@ -113,14 +127,19 @@ export async function setGroupMember(ctx: CommandContext, groupId: string, userI
   if (!user) throw new AppError('not_found');
   const now = platform.clock.now();
   await platform.transaction(async (trx, emit) => {
-    const exists = await trx.selectFrom('group_members').select('user_id').where('group_id', '=', groupId).where('user_id', '=', userId).executeTakeFirst();
-    if (member && !exists) {
-      await trx.insertInto('group_members').values({ group_id: groupId, user_id: userId, added_at: now }).execute();
-    } else if (!member && exists) {
-      await trx.deleteFrom('group_members').where('group_id', '=', groupId).where('user_id', '=', userId).execute();
-    } else {
-      return; // idempotent: nothing changed, nothing recorded
-    }
+    // The statement itself says whether anything changed, so that requests racing each other record it once.
+    const changed = member
+      ? Number(
+          (
+            await trx
+              .insertInto('group_members')
+              .values({ group_id: groupId, user_id: userId, added_at: now })
+              .onConflict((oc) => oc.columns(['group_id', 'user_id']).doNothing())
+              .executeTakeFirst()
+          ).numInsertedOrUpdatedRows ?? 0,
+        ) > 0
+      : Number((await trx.deleteFrom('group_members').where('group_id', '=', groupId).where('user_id', '=', userId).executeTakeFirst()).numDeletedRows) > 0;
+    if (!changed) return; // idempotent: nothing changed, nothing recorded
     await platform.audit.record(trx, {
       actor: ctx.actor,
       action: member ? 'identity.group.member_added' : 'identity.group.member_removed',

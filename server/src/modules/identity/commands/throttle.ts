@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Platform } from '../../../platform/module.js';
 import { AppError } from '../../../errors.js';
 
@@ -35,32 +36,60 @@ export async function assertNotLocked(platform: Platform, keys: string[]): Promi
   }
 }
 
-/** Records a failure; returns true when this failure locked a key. */
+/**
+ * Counts one attempt under each key; returns whether a key is now locked (count reached its limit) and
+ * whether one is past its limit (the attempt must not even be checked). Each key is counted by one atomic
+ * upsert, so attempts sent at the same moment are all counted.
+ */
 export async function recordFailure(platform: Platform, keys: string[]): Promise<boolean> {
+  return (await countAttempt(platform, keys)).locked;
+}
+
+export async function countAttempt(platform: Platform, keys: string[]): Promise<{ locked: boolean; exceeded: boolean }> {
   const now = platform.clock.now();
   const { loginMaxAttempts: max, loginLockoutSeconds } = platform.config;
   const window = loginLockoutSeconds * 1000;
   let locked = false;
-  await platform.db.transaction().execute(async (trx) => {
-    for (const key of keys) {
-      const limit = limitFor(key, max);
-      const row = await trx.selectFrom('login_throttle').selectAll().where('key', '=', key).executeTakeFirst();
-      let failures = 1;
-      let windowStart = now;
-      if (row && now - Number(row.window_start) < window) {
-        failures = row.failures + 1;
-        windowStart = Number(row.window_start);
-      }
-      const lockedUntil = failures >= limit ? now + window : null;
-      if (lockedUntil) locked = true;
-      await trx
-        .insertInto('login_throttle')
-        .values({ key, failures, window_start: windowStart, locked_until: lockedUntil })
-        .onConflict((oc) => oc.column('key').doUpdateSet({ failures, window_start: windowStart, locked_until: lockedUntil }))
-        .execute();
-    }
-  });
-  return locked;
+  let exceeded = false;
+  for (const key of keys) {
+    const limit = limitFor(key, max);
+    const inWindow = sql`login_throttle.window_start > ${now - window}`;
+    const failures = sql<number>`case when ${inWindow} then login_throttle.failures + 1 else 1 end`;
+    const row = await platform.db
+      .insertInto('login_throttle')
+      .values({ key, failures: 1, window_start: now, locked_until: limit <= 1 ? now + window : null })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({
+          failures,
+          window_start: sql<number>`case when ${inWindow} then login_throttle.window_start else cast(${now} as bigint) end`,
+          locked_until: sql<number | null>`case when ${failures} >= ${limit} then cast(${now + window} as bigint) else null end`,
+        }),
+      )
+      .returning(['locked_until', 'failures'])
+      .executeTakeFirstOrThrow();
+    if (row.locked_until !== null) locked = true;
+    if (row.failures > limit) exceeded = true;
+  }
+  return { locked, exceeded };
+}
+
+/**
+ * Gives back an attempt counted by countAttempt (the password was right but a second step is pending):
+ * the failures before it still count, and so will the second step's.
+ */
+export async function releaseAttempt(platform: Platform, keys: string[]): Promise<void> {
+  const { loginMaxAttempts: max } = platform.config;
+  for (const key of keys) {
+    const limit = limitFor(key, max);
+    await platform.db
+      .updateTable('login_throttle')
+      .set({
+        failures: sql<number>`case when failures > 0 then failures - 1 else 0 end`,
+        locked_until: sql<number | null>`case when failures - 1 >= ${limit} then locked_until else null end`,
+      })
+      .where('key', '=', key)
+      .execute();
+  }
 }
 
 /** After a successful sign-in: the account's own counters start again (the address's do not). */

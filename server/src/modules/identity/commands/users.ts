@@ -1,10 +1,11 @@
+import { sql } from 'kysely';
 import { AppError } from '../../../errors.js';
 import { newId } from '../../../platform/ids.js';
 import { requireUser } from '../../../platform/policy.js';
 import type { Tx } from '../../../platform/db/index.js';
 import type { Emit } from '../../../platform/module.js';
 import { checkPasswordPolicy, generatePassword, hashPassword, verifyPassword } from '../secrets.js';
-import { users, type UserRow } from '../repo.js';
+import { uniqueViolation, users, type UserRow } from '../repo.js';
 import { ADMINS, EMAIL_RE, LOGIN_RE, type CommandContext } from './context.js';
 
 export interface CreateUserInput {
@@ -36,6 +37,22 @@ function cleanName(name: string): string {
   const n = name.replace(/[\u0000-\u001f\u007f]/g, '').trim();
   if (!n) throw new AppError('validation_failed', { fields: [{ path: '/displayName', message: 'required' }] });
   return n.slice(0, 200);
+}
+
+/** Maps a unique violation on users (a race past assertUnique) to login_taken / email_taken. */
+function takenError(e: unknown): unknown {
+  const which = uniqueViolation(e);
+  if (which === null) return e;
+  return new AppError(/email/.test(which) ? 'email_taken' : 'login_taken');
+}
+
+/**
+ * On PostgreSQL, serialises the changes that could remove the last active administrator (two of them
+ * demoting each other at once would otherwise both see the other one still there). SQLite transactions
+ * are serialised already.
+ */
+async function lockAdmins(trx: Tx, engine: string): Promise<void> {
+  if (engine === 'postgres') await sql`select pg_advisory_xact_lock(4242003)`.execute(trx);
 }
 
 async function assertUnique(trx: Tx, login: string | null, email: string | null, exceptId?: string): Promise<void> {
@@ -93,7 +110,13 @@ export async function createUser(
   };
   const work = async (trx: Tx, emit: Emit): Promise<void> => {
     await assertUnique(trx, login, email);
-    await trx.insertInto('users').values(row).execute();
+    await trx
+      .insertInto('users')
+      .values(row)
+      .execute()
+      .catch((e: unknown) => {
+        throw takenError(e);
+      });
     await platform.audit.record(trx, {
       actor: ctx.actor,
       action: 'identity.user.created',
@@ -133,8 +156,16 @@ export async function updateUser(
   return platform.transaction(async (trx, emit) => {
     if (changes.email) await assertUnique(trx, null, changes.email, id);
     const losesAdmin = (changes.is_admin === 0 || changes.disabled === 1) && before.is_admin === 1 && before.disabled === 0;
+    if (losesAdmin) await lockAdmins(trx, platform.engine);
     if (losesAdmin && (await users.countActiveAdmins(trx, id)) === 0) throw new AppError('last_admin');
-    await trx.updateTable('users').set({ ...changes, updated_at: now }).where('id', '=', id).execute();
+    await trx
+      .updateTable('users')
+      .set({ ...changes, updated_at: now })
+      .where('id', '=', id)
+      .execute()
+      .catch((e: unknown) => {
+        throw takenError(e);
+      });
     if (changes.disabled === 1) await trx.deleteFrom('sessions').where('user_id', '=', id).execute();
     const changed = Object.keys(changes).filter((k) => changes[k as keyof UserRow] !== before[k as keyof UserRow]);
     let action = 'identity.user.updated';
@@ -150,6 +181,7 @@ export async function deleteUser(ctx: CommandContext, id: string): Promise<void>
   await platform.policy.authorize(ctx.actor, 'delete', { type: 'user', id });
   const before = await loadOrNotFound(ctx, id);
   await platform.transaction(async (trx, emit) => {
+    if (before.is_admin === 1 && before.disabled === 0) await lockAdmins(trx, platform.engine);
     if (before.is_admin === 1 && before.disabled === 0 && (await users.countActiveAdmins(trx, id)) === 0) throw new AppError('last_admin');
     await trx.deleteFrom('users').where('id', '=', id).execute();
     await platform.audit.record(trx, { actor: ctx.actor, action: 'identity.user.deleted', targetType: 'user', targetId: id, ip: ctx.ip, details: { login: before.login } });
@@ -199,7 +231,14 @@ export async function updateProfile(
   const now = platform.clock.now();
   return platform.transaction(async (trx, emit) => {
     if (changes.email) await assertUnique(trx, null, changes.email, me.userId);
-    await trx.updateTable('users').set({ ...changes, updated_at: now }).where('id', '=', me.userId).execute();
+    await trx
+      .updateTable('users')
+      .set({ ...changes, updated_at: now })
+      .where('id', '=', me.userId)
+      .execute()
+      .catch((e: unknown) => {
+        throw takenError(e);
+      });
     await platform.audit.record(trx, { actor: ctx.actor, action: 'identity.profile.updated', targetType: 'user', targetId: me.userId, ip: ctx.ip, details: { changed: Object.keys(changes) } });
     await emit('identity.user.updated', { userId: me.userId }, [me.userId, ADMINS]);
     return (await users.byId(trx, me.userId))!;
