@@ -191,8 +191,11 @@ export async function createBastide(config: Config, opts: CreateOptions = {}): P
       for (const p of protocols) await p.stop().catch((err: unknown) => log.error({ err }, 'protocol stop failed'));
       // Fastify waits for in-flight requests (their writes commit) before resolving.
       const closing = app.close();
-      const grace = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
-      await Promise.race([closing, grace]);
+      const grace = new Promise<'grace'>((r) => setTimeout(() => r('grace'), config.shutdownGraceMs).unref());
+      if ((await Promise.race([closing, grace])) === 'grace') {
+        log.warn('shutdown grace period over: closing the remaining connections');
+        app.server.closeAllConnections();
+      }
       await jobs.stop(config.shutdownGraceMs);
       if (publishEvents) await relay.flush().catch(() => undefined);
       await relay.stop();

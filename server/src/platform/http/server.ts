@@ -154,6 +154,11 @@ export async function createHttpApp(platform: Platform, modules: BastideModule[]
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [platform.metrics],
   });
+  // Requests already running when the stop began finish, then their connection is closed too.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (state.shuttingDown && !reply.sent) void reply.header('connection', 'close');
+    return payload;
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     requests.inc({ method: req.method, route, status: String(reply.statusCode) });
@@ -215,8 +220,12 @@ export async function createHttpApp(platform: Platform, modules: BastideModule[]
   app.decorateRequest('actor', null as unknown as { getter: () => Actor });
   app.decorateRequest('csrfToken', undefined);
   const authenticators = modules.filter((m) => m.authenticate);
-  app.addHook('onRequest', async (req: FastifyRequest) => {
-    if (state.shuttingDown && MUTATING.has(req.method)) throw new AppError('shutting_down');
+  app.addHook('onRequest', async (req: FastifyRequest, reply) => {
+    if (state.shuttingDown) {
+      // Answer, then hang up: a kept-alive connection would hold the stop for the keep-alive timeout.
+      void reply.header('connection', 'close');
+      if (MUTATING.has(req.method)) throw new AppError('shutting_down');
+    }
     // A NUL can only arrive percent-encoded in a URL; no path, parameter or query value may hold one.
     if (req.url.includes('%00')) throw new AppError('bad_request');
     req.actor = { kind: 'anonymous' };
