@@ -155,14 +155,16 @@ export async function createHttpApp(platform: Platform, modules: BastideModule[]
     registers: [platform.metrics],
   });
   // Requests already running when the stop began finish, then their connection is closed too.
-  app.addHook('onSend', async (_req, reply, payload) => {
+  // (Hooks on every request are synchronous callbacks: an async hook costs a promise per request.)
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (state.shuttingDown && !reply.sent) void reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     requests.inc({ method: req.method, route, status: String(reply.statusCode) });
     duration.observe({ method: req.method }, reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
