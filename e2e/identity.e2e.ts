@@ -159,8 +159,29 @@ test('the colleague signs in with the temporary password, on a phone, in French'
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 0, `no horizontal scroll at 360 px (overflow ${overflow}px)`);
   await checkA11y(page, 'home-fr-phone');
-  // Not an administrator: the admin pages are refused by the server, and the app says so.
+  // Not an administrator: the admin pages are refused by the server.
   const r = await page.request.get(`${server.url}/api/admin/users`);
   assert.equal(r.status(), 403);
+
+  // An app password for Thunderbird: created, shown once, listed, working for clients, then revoked.
+  await page.goto(`${server.url}/settings/security`);
+  await page.getByRole('button', { name: 'Nouveau mot de passe d’application' }).first().click();
+  await page.getByLabel('Nom', { exact: true }).fill('Thunderbird du bureau');
+  await page.getByLabel('API', { exact: true }).check();
+  await checkA11y(page, 'app-password-create-fr-phone');
+  await page.getByRole('button', { name: 'Créer', exact: true }).click();
+  const value = page.getByTestId('app-password-value');
+  await value.waitFor();
+  const appPassword = ((await value.textContent()) ?? '').replace(/[^a-z0-9-]/g, '');
+  assert.match(appPassword, /^[a-z0-9]{4}(-[a-z0-9]{4}){3}$/);
+  await page.getByRole('button', { name: 'Terminé' }).click();
+  const list = page.getByRole('list', { name: 'Mots de passe d’application' });
+  await list.getByText('Thunderbird du bureau').waitFor();
+  const basic = { authorization: `Basic ${Buffer.from(`jean:${appPassword}`).toString('base64')}` };
+  assert.equal((await fetch(`${server.url}/api/directory/users?q=jean`, { headers: basic })).status, 200);
+  await page.getByRole('button', { name: 'Révoquer Thunderbird du bureau' }).click();
+  await page.getByRole('alertdialog').getByRole('button', { name: 'Révoquer' }).click();
+  await list.getByText('Thunderbird du bureau').waitFor({ state: 'detached' });
+  assert.equal((await fetch(`${server.url}/api/directory/users?q=jean`, { headers: basic })).status, 401);
   await page.context().close();
 });

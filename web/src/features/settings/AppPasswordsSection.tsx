@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { KeyRound, Plus, Trash2 } from 'lucide-react';
 import { api } from '../../app/api';
+import { useOptimisticRemove } from '../../app/useOptimisticRemove';
 import { errorText, useI18n } from '../../app/i18n';
 import { QueryView } from '../../app/QueryView';
 import type { AppPassword, AppPasswordScope } from '../../app/types';
@@ -19,25 +20,12 @@ const SCOPES: AppPasswordScope[] = ['dav', 'mail', 'api'];
 
 export function AppPasswordsSection() {
   const { t, fmt } = useI18n();
-  const qc = useQueryClient();
   const toast = useToast();
   const q = useQuery({ queryKey: KEY, queryFn: () => api.get<{ items: AppPassword[] }>('/api/me/app-passwords') });
   const [creating, setCreating] = useState(false);
   const [revoking, setRevoking] = useState<AppPassword | null>(null);
 
-  const revoke = useMutation({
-    mutationFn: (id: string) => api.del(`/api/me/app-passwords/${encodeURIComponent(id)}`),
-    onMutate: async (id) => {
-      await qc.cancelQueries({ queryKey: KEY });
-      const prev = qc.getQueryData<{ items: AppPassword[] }>(KEY);
-      if (prev) qc.setQueryData(KEY, { items: prev.items.filter((i) => i.id !== id) });
-      return { prev };
-    },
-    onError: (_e, _id, ctx) => {
-      if (ctx?.prev) qc.setQueryData(KEY, ctx.prev);
-    },
-    onSettled: () => void qc.invalidateQueries({ queryKey: KEY }),
-  });
+  const revoke = useOptimisticRemove<AppPassword>(KEY, '/api/me/app-passwords');
 
   return (
     <Card labelledBy="apppw-h">

@@ -1,7 +1,8 @@
 import { useState } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { LogOut, Monitor, Smartphone } from 'lucide-react';
 import { api } from '../../app/api';
+import { useOptimisticRemove } from '../../app/useOptimisticRemove';
 import { errorText, useI18n, type TFunction } from '../../app/i18n';
 import { QueryView } from '../../app/QueryView';
 import { useSignOut } from '../../app/session';
@@ -50,25 +51,12 @@ export function describeAgent(t: TFunction, ua: string | null): { text: string; 
 
 export function SessionsSection() {
   const { t, fmt } = useI18n();
-  const qc = useQueryClient();
   const toast = useToast();
   const signOut = useSignOut();
   const q = useQuery({ queryKey: KEY, queryFn: () => api.get<{ items: SessionItem[] }>('/api/me/sessions') });
   const [ending, setEnding] = useState<SessionItem | null>(null);
 
-  const end = useMutation({
-    mutationFn: (id: string) => api.del(`/api/me/sessions/${encodeURIComponent(id)}`),
-    onMutate: async (id) => {
-      await qc.cancelQueries({ queryKey: KEY });
-      const prev = qc.getQueryData<{ items: SessionItem[] }>(KEY);
-      if (prev) qc.setQueryData(KEY, { items: prev.items.filter((i) => i.id !== id) });
-      return { prev };
-    },
-    onError: (_e, _id, ctx) => {
-      if (ctx?.prev) qc.setQueryData(KEY, ctx.prev);
-    },
-    onSettled: () => void qc.invalidateQueries({ queryKey: KEY }),
-  });
+  const end = useOptimisticRemove<SessionItem>(KEY, '/api/me/sessions');
 
   return (
     <Card labelledBy="sessions-h">

@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { Code2, Plus, Trash2 } from 'lucide-react';
 import { api } from '../../app/api';
+import { useOptimisticRemove } from '../../app/useOptimisticRemove';
 import { errorText, useI18n } from '../../app/i18n';
 import { QueryView } from '../../app/QueryView';
 import type { ApiToken } from '../../app/types';
@@ -18,26 +19,13 @@ const KEY = ['me', 'tokens'] as const;
 
 export function TokensSection() {
   const { t, fmt } = useI18n();
-  const qc = useQueryClient();
   const toast = useToast();
   const q = useQuery({ queryKey: KEY, queryFn: () => api.get<{ items: ApiToken[] }>('/api/me/tokens') });
   const [creating, setCreating] = useState(false);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
   const [now] = useState(() => Date.now());
 
-  const revoke = useMutation({
-    mutationFn: (id: string) => api.del(`/api/me/tokens/${encodeURIComponent(id)}`),
-    onMutate: async (id) => {
-      await qc.cancelQueries({ queryKey: KEY });
-      const prev = qc.getQueryData<{ items: ApiToken[] }>(KEY);
-      if (prev) qc.setQueryData(KEY, { items: prev.items.filter((i) => i.id !== id) });
-      return { prev };
-    },
-    onError: (_e, _id, ctx) => {
-      if (ctx?.prev) qc.setQueryData(KEY, ctx.prev);
-    },
-    onSettled: () => void qc.invalidateQueries({ queryKey: KEY }),
-  });
+  const revoke = useOptimisticRemove<ApiToken>(KEY, '/api/me/tokens');
 
   return (
     <Card labelledBy="tokens-h">
