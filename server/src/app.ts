@@ -7,7 +7,6 @@ import { openBlobStore } from './platform/blobs/index.js';
 import type { BlobStore } from './platform/blobs/types.js';
 import { MemoryBus } from './platform/bus/memory.js';
 import { OutboxRelay, writeEvent } from './platform/bus/outbox.js';
-import { PostgresBus } from './platform/bus/postgres.js';
 import type { EventBus } from './platform/bus/types.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { openDb, type OpenedDb } from './platform/db/index.js';
@@ -77,8 +76,10 @@ export async function createBastide(config: Config, opts: CreateOptions = {}): P
   const { storage, blobs } = await openStorage(config, log);
   const commitListeners = new Set<(events: CommittedEvent[]) => void>();
   const resyncListeners = new Set<() => void>();
+  // The PostgreSQL bus (and its driver) is loaded only on PostgreSQL.
+  const PostgresBus = storage.engine === 'postgres' ? (await import('./platform/bus/postgres.js')).PostgresBus : undefined;
   const bus: EventBus =
-    storage.engine === 'postgres'
+    PostgresBus
       ? new PostgresBus(storage.databaseUrl!, {
           log,
           onReconnect: () => {
@@ -172,7 +173,7 @@ export async function createBastide(config: Config, opts: CreateOptions = {}): P
     platform,
     app,
     async listen() {
-      if (bus instanceof PostgresBus) await bus.ready();
+      if (PostgresBus && bus instanceof PostgresBus) await bus.ready();
       relay.start();
       if (config.roles.includes('jobs')) jobs.start();
       for (const m of modules) {

@@ -1,5 +1,4 @@
 import { authenticator } from 'otplib';
-import QRCode from 'qrcode';
 
 // RFC 6238: SHA-1, 6 digits, 30 s steps; one step of drift either side.
 authenticator.options = { step: 30, window: 1, digits: 6 };
@@ -13,6 +12,8 @@ export function otpauthUrl(login: string, issuer: string, secret: string): strin
 }
 
 export async function qrSvg(url: string): Promise<string> {
+  // Loaded on first use: most starts never draw a QR code.
+  const { default: QRCode } = await import('qrcode');
   return QRCode.toString(url, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
 }
 

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 
@@ -11,9 +12,18 @@ export type Tx = Transaction<Database>;
 /** Either the database or a transaction: repos take this so callers choose. */
 export type DbOrTx = Kysely<Database>;
 
-// PostgreSQL returns int8 and numeric as strings; our integers fit in a double (ms times, sizes).
-pg.types.setTypeParser(20, (v: string) => Number(v));
-pg.types.setTypeParser(1700, (v: string) => Number(v));
+// The PostgreSQL driver is loaded only when a DATABASE_URL asks for it (saves start time on SQLite).
+const require = createRequire(import.meta.url);
+let pgModule: typeof pg | undefined;
+function loadPg(): typeof pg {
+  if (!pgModule) {
+    pgModule = require('pg') as typeof pg;
+    // PostgreSQL returns int8 and numeric as strings; our integers fit in a double (ms times, sizes).
+    pgModule.types.setTypeParser(20, (v: string) => Number(v));
+    pgModule.types.setTypeParser(1700, (v: string) => Number(v));
+  }
+  return pgModule;
+}
 
 export interface OpenedDb {
   db: Db;
@@ -28,7 +38,7 @@ export interface OpenedDb {
 
 export function openDb(opts: { dataDir: string; databaseUrl?: string | undefined; poolSize?: number }): OpenedDb {
   if (opts.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
+    const pool = new (loadPg().Pool)({ connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 });
     // An idle client losing its connection must not crash the process.
     pool.on('error', () => undefined);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
