@@ -164,6 +164,10 @@ export async function createBastide(config: Config, opts: CreateOptions = {}): P
       { prefix: '/api' },
     );
   }
+  // Protocol endpoints outside /api (WebDAV…): each module in its own encapsulated scope.
+  if (config.roles.includes('api')) {
+    for (const m of modules) if (m.rootRoutes) await app.register(async (scope) => m.rootRoutes!(scope as unknown as App, platform));
+  }
   if (!opts.skipInit) for (const m of modules) if (m.init) await m.init(platform);
 
   const protocols: ProtocolServer[] = [];

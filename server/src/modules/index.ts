@@ -4,6 +4,7 @@ import { spacesModule } from './spaces/index.js';
 import { notificationsModule } from './notifications/index.js';
 import { searchModule } from './search/index.js';
 import { portabilityModule } from './portability/index.js';
+import { driveModule } from './drive/index.js';
 
 /** Every module, in dependency order (migrations run in this order). Add a module here. */
-export const modules: BastideModule[] = [identityModule, spacesModule, notificationsModule, searchModule, portabilityModule];
+export const modules: BastideModule[] = [identityModule, spacesModule, notificationsModule, searchModule, portabilityModule, driveModule];

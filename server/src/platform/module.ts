@@ -87,6 +87,11 @@ export interface BastideModule {
   policies?: Record<string, Rule>;
   /** JSON routes (under /api/...), registered on nodes with the 'api' role. */
   routes?(app: App, platform: Platform): void | Promise<void>;
+  /**
+   * Routes outside /api (protocol endpoints over HTTP such as WebDAV), each module in its own
+   * encapsulated scope so its methods, body parsers and auth stay its own; on nodes with the 'api' role.
+   */
+  rootRoutes?(app: App, platform: Platform): void | Promise<void>;
   /** Resolves the actor of an HTTP request (identity module). First non-null answer wins. */
   authenticate?(request: FastifyRequest, platform: Platform): Promise<AuthResult | null>;
   /** Wire protocol listeners (IMAP, SMTP, ...), each started on nodes with its role. */

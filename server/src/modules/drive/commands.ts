@@ -1,0 +1,311 @@
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { sql } from 'kysely';
+import { AppError } from '../../errors.js';
+import { newId } from '../../platform/ids.js';
+import { addRef, releaseRef, trackUpload } from '../../platform/blobs/refs.js';
+import type { DbOrTx, Tx } from '../../platform/db/index.js';
+import type { Actor, Emit, Platform } from '../../platform/module.js';
+import type { DriveNodesTable } from './schema.js';
+import { uniqueViolation } from '../identity/repo.js';
+import { cleanNodeName, nameKey } from './names.js';
+
+export type NodeRow = DriveNodesTable;
+export interface Owner {
+  type: 'user' | 'space';
+  id: string;
+}
+export interface DriveContext {
+  platform: Platform;
+  actor: Actor;
+  ip?: string | undefined;
+}
+/** Runs inside the command's transaction before it writes (the DAV adapter checks locks and If here). */
+export type Guard = (trx: Tx) => Promise<void>;
+
+/** The per-user storage quota until quotas become configurable: 10 GiB. */
+export const DEFAULT_QUOTA_BYTES = 10 * 1024 ** 3;
+/** Folders nested deeper than this are refused (keeps recursive walks bounded). */
+const MAX_DEPTH = 64;
+
+export const newEtag = (): string => randomBytes(12).toString('hex');
+
+async function authorize(ctx: DriveContext, owner: Owner, action: string): Promise<void> {
+  await ctx.platform.policy.authorize(ctx.actor, action, { type: 'drive-node', ownerType: owner.type, ownerId: owner.id });
+}
+
+function live(db: DbOrTx, owner: Owner) {
+  return db.selectFrom('drive_nodes').selectAll().where('owner_type', '=', owner.type).where('owner_id', '=', owner.id).where('deleted_at', 'is', null);
+}
+
+/** The node at `segments` ('root' for the empty path), or null when absent. */
+export async function resolvePath(db: DbOrTx, owner: Owner, segments: string[]): Promise<NodeRow | 'root' | null> {
+  if (segments.length > MAX_DEPTH) return null;
+  let parent: string | null = null;
+  let node: NodeRow | undefined;
+  for (const seg of segments) {
+    if (node && node.kind !== 'folder') return null;
+    node = await live(db, owner)
+      .where(parent === null ? sql<boolean>`parent_id is null` : sql<boolean>`parent_id = ${parent}`)
+      .where('name_key', '=', nameKey(seg))
+      .executeTakeFirst();
+    if (!node) return null;
+    parent = node.id;
+  }
+  return node ?? 'root';
+}
+
+export async function listChildren(db: DbOrTx, owner: Owner, parentId: string | null): Promise<NodeRow[]> {
+  return live(db, owner)
+    .where(parentId === null ? sql<boolean>`parent_id is null` : sql<boolean>`parent_id = ${parentId}`)
+    .orderBy('name_key')
+    .execute();
+}
+
+export async function quotaUsed(db: DbOrTx, owner: Owner): Promise<number> {
+  const r = await db
+    .selectFrom('drive_nodes')
+    .select((eb) => eb.fn.sum<number>('size').as('n'))
+    .where('owner_type', '=', owner.type)
+    .where('owner_id', '=', owner.id)
+    .where('deleted_at', 'is', null)
+    .where('kind', '=', 'file')
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
+export async function quota(db: DbOrTx, owner: Owner): Promise<{ used: number; available: number }> {
+  const used = await quotaUsed(db, owner);
+  return { used, available: Math.max(0, DEFAULT_QUOTA_BYTES - used) };
+}
+
+/** Resolves the parent folder of a path for a write; 409 when it is missing or a file. */
+async function parentFor(db: DbOrTx, owner: Owner, segments: string[]): Promise<string | null> {
+  if (segments.length === 0) throw new AppError('forbidden', { reason: 'root' });
+  if (segments.length > MAX_DEPTH) throw new AppError('conflict', { reason: 'too_deep' });
+  const p = await resolvePath(db, owner, segments.slice(0, -1));
+  if (p === null || (p !== 'root' && p.kind !== 'folder')) throw new AppError('conflict', { reason: 'no_parent' });
+  return p === 'root' ? null : p.id;
+}
+
+function changed(emit: Emit, owner: Owner, what: string, data: Record<string, unknown>): Promise<void> {
+  return emit(`drive.node.${what}`, { ownerType: owner.type, ownerId: owner.id, ...data }, owner.type === 'user' ? [owner.id] : []);
+}
+
+/** Inserts a node; two writers racing for one name meet the unique index, and the loser gets a 409. */
+async function insertNode(trx: Tx, row: NodeRow): Promise<void> {
+  try {
+    await trx.insertInto('drive_nodes').values(row).execute();
+  } catch (e) {
+    if (uniqueViolation(e) !== null) throw new AppError('conflict', { reason: 'name_taken' });
+    throw e;
+  }
+}
+
+export async function createFolder(ctx: DriveContext, owner: Owner, segments: string[], guard?: Guard): Promise<NodeRow> {
+  await authorize(ctx, owner, 'write');
+  const name = cleanNodeName(segments.at(-1) ?? '');
+  const now = ctx.platform.clock.now();
+  return ctx.platform.transaction(async (trx, emit) => {
+    const parentId = await parentFor(trx, owner, segments);
+    if (await resolvePath(trx, owner, segments)) throw new AppError('already_exists');
+    await guard?.(trx);
+    const row: NodeRow = {
+      id: newId(now), owner_type: owner.type, owner_id: owner.id, parent_id: parentId, name, name_key: nameKey(name), kind: 'folder', size: 0,
+      blob_sha256: null, content_type: '', etag: newEtag(), created_at: now, updated_at: now, deleted_at: null, props: '{}',
+    };
+    await insertNode(trx, row);
+    await changed(emit, owner, 'created', { id: row.id, kind: 'folder' });
+    return row;
+  });
+}
+
+/**
+ * Creates or overwrites a file, streaming `body` to the blob store first; the node points at the blob
+ * (addRef) in the same transaction that releases the previous content. `check` sees the existing node.
+ */
+export async function putFile(
+  ctx: DriveContext,
+  owner: Owner,
+  segments: string[],
+  body: Readable | Buffer,
+  opts: { contentType?: string | undefined; guard?: Guard | undefined; check?: ((existing: NodeRow | null) => void) | undefined } = {},
+): Promise<{ node: NodeRow; created: boolean }> {
+  await authorize(ctx, owner, 'write');
+  const name = cleanNodeName(segments.at(-1) ?? '');
+  const { platform } = ctx;
+  const info = await platform.blobs.put(body);
+  await trackUpload(platform.db, info, platform.clock.now());
+  const now = platform.clock.now();
+  return platform.transaction(async (trx, emit) => {
+    const parentId = await parentFor(trx, owner, segments);
+    const existing = await resolvePath(trx, owner, segments);
+    if (existing === 'root' || (existing && existing.kind === 'folder')) throw new AppError('method_not_allowed', { reason: 'is_folder' });
+    opts.check?.(existing);
+    await guard(trx, opts.guard);
+    const used = await quotaUsed(trx, owner);
+    if (used - (existing ? Number(existing.size) : 0) + info.size > DEFAULT_QUOTA_BYTES) throw new AppError('quota_exceeded');
+    await addRef(trx, info, now);
+    const contentType = (opts.contentType ?? '').slice(0, 200) || 'application/octet-stream';
+    if (existing) {
+      // Guarded by the etag read above: a concurrent writer that got there first makes this one a 409
+      // (and the previous blob is released exactly once).
+      const res = await trx
+        .updateTable('drive_nodes')
+        .set({ blob_sha256: info.sha256, size: info.size, content_type: contentType, etag: newEtag(), updated_at: now })
+        .where('id', '=', existing.id)
+        .where('etag', '=', existing.etag)
+        .where('deleted_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) throw new AppError('conflict', { reason: 'concurrent_write' });
+      if (existing.blob_sha256) await releaseRef(trx, existing.blob_sha256, now);
+      await changed(emit, owner, 'updated', { id: existing.id });
+      const node = await trx.selectFrom('drive_nodes').selectAll().where('id', '=', existing.id).executeTakeFirstOrThrow();
+      return { node, created: false };
+    }
+    const row: NodeRow = {
+      id: newId(now), owner_type: owner.type, owner_id: owner.id, parent_id: parentId, name, name_key: nameKey(name), kind: 'file', size: info.size,
+      blob_sha256: info.sha256, content_type: contentType, etag: newEtag(), created_at: now, updated_at: now, deleted_at: null, props: '{}',
+    };
+    await insertNode(trx, row);
+    await changed(emit, owner, 'created', { id: row.id, kind: 'file' });
+    return { node: row, created: true };
+  });
+}
+
+async function guard(trx: Tx, g: Guard | undefined): Promise<void> {
+  if (g) await g(trx);
+}
+
+/** Every node of the subtree rooted at `node`, the node first. */
+async function subtree(db: DbOrTx, owner: Owner, node: NodeRow): Promise<NodeRow[]> {
+  const out: NodeRow[] = [node];
+  for (let i = 0; i < out.length; i++) {
+    const n = out[i]!;
+    if (n.kind === 'folder') out.push(...(await listChildren(db, owner, n.id)));
+  }
+  return out;
+}
+
+/** Removes a subtree for good (trash comes later), releasing its blob references. */
+async function removeTree(trx: Tx, owner: Owner, node: NodeRow, now: number): Promise<number> {
+  const nodes = await subtree(trx, owner, node);
+  // Children before parents (foreign keys). A reference is released only by the transaction whose delete
+  // removed the row, so two concurrent deletes of one tree never release a blob twice.
+  let removed = 0;
+  for (const n of [...nodes].reverse()) {
+    const res = await trx.deleteFrom('drive_nodes').where('id', '=', n.id).executeTakeFirst();
+    if (Number(res.numDeletedRows) !== 1) continue;
+    removed++;
+    if (n.blob_sha256) await releaseRef(trx, n.blob_sha256, now);
+  }
+  if (removed === 0) throw new AppError('not_found');
+  return removed;
+}
+
+export async function deleteNode(ctx: DriveContext, owner: Owner, segments: string[], g?: Guard): Promise<void> {
+  await authorize(ctx, owner, 'delete');
+  const now = ctx.platform.clock.now();
+  await ctx.platform.transaction(async (trx, emit) => {
+    const node = await resolvePath(trx, owner, segments);
+    if (node === null) throw new AppError('not_found');
+    if (node === 'root') throw new AppError('forbidden', { reason: 'root' });
+    await guard(trx, g);
+    const count = await removeTree(trx, owner, node, now);
+    await ctx.platform.audit.record(trx, { actor: ctx.actor, action: 'drive.node.deleted', targetType: 'drive-node', targetId: node.id, ip: ctx.ip, details: { name: node.name, kind: node.kind, nodes: count } });
+    await changed(emit, owner, 'deleted', { id: node.id });
+  });
+}
+
+async function prepareDestination(trx: Tx, ctx: DriveContext, owner: Owner, to: string[], overwrite: boolean, now: number): Promise<{ parentId: string | null; replaced: boolean }> {
+  const parentId = await parentFor(trx, owner, to);
+  const dest = await resolvePath(trx, owner, to);
+  if (dest === 'root') throw new AppError('forbidden', { reason: 'root' });
+  if (dest && !overwrite) throw new AppError('precondition_failed', { reason: 'destination_exists' });
+  if (dest) {
+    await removeTree(trx, owner, dest, now);
+    await ctx.platform.audit.record(trx, { actor: ctx.actor, action: 'drive.node.deleted', targetType: 'drive-node', targetId: dest.id, ip: ctx.ip, details: { name: dest.name, kind: dest.kind, overwritten: true } });
+  }
+  return { parentId, replaced: dest !== null };
+}
+
+function isInside(inner: string[], outer: string[]): boolean {
+  return inner.length >= outer.length && outer.every((s, i) => nameKey(s) === nameKey(inner[i]!));
+}
+
+/** Copies a node (folders recursively unless depth is 0); Overwrite semantics as in WebDAV. */
+export async function copyNode(ctx: DriveContext, owner: Owner, from: string[], to: string[], opts: { overwrite: boolean; shallow?: boolean; guard?: Guard }): Promise<{ created: boolean }> {
+  await authorize(ctx, owner, 'read');
+  await authorize(ctx, owner, 'write');
+  const name = cleanNodeName(to.at(-1) ?? '');
+  if (isInside(to, from) || isInside(from, to)) throw new AppError('forbidden', { reason: 'same_or_inside' });
+  const now = ctx.platform.clock.now();
+  return ctx.platform.transaction(async (trx, emit) => {
+    const src = await resolvePath(trx, owner, from);
+    if (src === null) throw new AppError('not_found');
+    if (src === 'root') throw new AppError('forbidden', { reason: 'root' });
+    await guard(trx, opts.guard);
+    const nodes = opts.shallow ? [src] : await subtree(trx, owner, src);
+    const size = nodes.reduce((s, n) => s + Number(n.size), 0);
+    const { parentId, replaced } = await prepareDestination(trx, ctx, owner, to, opts.overwrite, now);
+    if ((await quotaUsed(trx, owner)) + size > DEFAULT_QUOTA_BYTES) throw new AppError('quota_exceeded');
+    const ids = new Map<string, string>();
+    for (const n of nodes) {
+      const id = newId(now);
+      ids.set(n.id, id);
+      const isRoot = n === src;
+      await insertNode(trx, {
+        ...n, id, parent_id: isRoot ? parentId : ids.get(n.parent_id!)!, name: isRoot ? name : n.name, name_key: isRoot ? nameKey(name) : n.name_key,
+        etag: newEtag(), created_at: now, updated_at: now, deleted_at: null,
+      });
+      if (n.blob_sha256) await addRef(trx, { sha256: n.blob_sha256, size: Number(n.size) }, now);
+    }
+    await changed(emit, owner, 'created', { id: ids.get(src.id), kind: src.kind });
+    return { created: !replaced };
+  });
+}
+
+/** Moves or renames a node; Overwrite semantics as in WebDAV. */
+export async function moveNode(ctx: DriveContext, owner: Owner, from: string[], to: string[], opts: { overwrite: boolean; guard?: Guard }): Promise<{ created: boolean }> {
+  await authorize(ctx, owner, 'write');
+  const name = cleanNodeName(to.at(-1) ?? '');
+  if (isInside(to, from) || isInside(from, to)) throw new AppError('forbidden', { reason: 'same_or_inside' });
+  const now = ctx.platform.clock.now();
+  return ctx.platform.transaction(async (trx, emit) => {
+    const src = await resolvePath(trx, owner, from);
+    if (src === null) throw new AppError('not_found');
+    if (src === 'root') throw new AppError('forbidden', { reason: 'root' });
+    await guard(trx, opts.guard);
+    const { parentId, replaced } = await prepareDestination(trx, ctx, owner, to, opts.overwrite, now);
+    await trx.updateTable('drive_nodes').set({ parent_id: parentId, name, name_key: nameKey(name), updated_at: now }).where('id', '=', src.id).execute();
+    await changed(emit, owner, 'moved', { id: src.id });
+    return { created: !replaced };
+  });
+}
+
+export type PropOp = { op: 'set'; name: string; value: string } | { op: 'remove'; name: string };
+
+/** Applies dead-property changes atomically (Clark names, values are inner XML). */
+export async function patchProps(ctx: DriveContext, owner: Owner, segments: string[], ops: PropOp[], g?: Guard): Promise<void> {
+  await authorize(ctx, owner, 'write');
+  await ctx.platform.transaction(async (trx, emit) => {
+    const node = await resolvePath(trx, owner, segments);
+    if (node === null) throw new AppError('not_found');
+    if (node === 'root') throw new AppError('forbidden', { reason: 'root' });
+    await guard(trx, g);
+    const props = JSON.parse(node.props) as Record<string, string>;
+    for (const o of ops) {
+      if (o.op === 'set') props[o.name] = o.value;
+      else delete props[o.name];
+    }
+    const text = JSON.stringify(props);
+    if (text.length > 1024 * 1024) throw new AppError('payload_too_large');
+    await trx.updateTable('drive_nodes').set({ props: text }).where('id', '=', node.id).execute();
+    await changed(emit, owner, 'updated', { id: node.id });
+  });
+}
+
+/** Read access check for adapters that read through resolvePath/listChildren. */
+export async function authorizeRead(ctx: DriveContext, owner: Owner): Promise<void> {
+  await authorize(ctx, owner, 'read');
+}

@@ -1,0 +1,113 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../../errors.js';
+import { verifyAppPassword } from '../../modules/identity/commands/credentials.js';
+import type { App, Platform } from '../../platform/module.js';
+import { hasScope, type UserActor } from '../../platform/policy.js';
+import { DAV_PREFIX, segmentsOf, type DavRequest } from './context.js';
+import { copy } from './copy.js';
+import { del } from './delete.js';
+import { get } from './get.js';
+import { lock } from './lock.js';
+import { mkcol } from './mkcol.js';
+import { move } from './move.js';
+import { ALLOW, options } from './options.js';
+import { propfind } from './propfind.js';
+import { proppatch } from './proppatch.js';
+import { put } from './put.js';
+import { unlock } from './unlock.js';
+
+/**
+ * WebDAV (RFC 4918 class 1 and 2, RFC 4331 quota) on /dav/files/<login>/: each user's own drive.
+ * Authentication is HTTP Basic with an app password that has the 'dav' scope, never a cookie.
+ */
+const EXTRA_METHODS = ['PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK'];
+const METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', ...EXTRA_METHODS];
+const REALM = 'Basic realm="Bastide", charset="UTF-8"';
+
+async function authenticate(platform: Platform, req: FastifyRequest): Promise<UserActor | null> {
+  const h = req.headers.authorization;
+  if (typeof h !== 'string' || !/^basic /i.test(h)) return null;
+  const decoded = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) return null;
+  const found = await verifyAppPassword(platform, decoded.slice(0, i), decoded.slice(i + 1));
+  if (!found) return null;
+  const actor: UserActor = { kind: 'user', userId: found.user.id, login: found.user.login, isAdmin: found.user.is_admin === 1, via: 'app-password', scopes: found.scopes as UserActor['scopes'] };
+  return hasScope(actor, 'dav') ? actor : null;
+}
+
+function sendError(reply: FastifyReply, err: AppError): void {
+  if (err.status === 401) void reply.header('www-authenticate', REALM);
+  if (err.status === 405) void reply.header('allow', ALLOW);
+  void reply.status(err.status).type('text/plain; charset=utf-8').send(`${err.message}\n`);
+}
+
+export async function davRoutes(app: App, platform: Platform): Promise<void> {
+  for (const m of EXTRA_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
+  // Bodies are read by each method: PUT streams to the blob store, XML is read with a bound.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req: FastifyRequest, _payload: unknown, done: (err: Error | null, body?: unknown) => void) => done(null));
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    let appErr: AppError;
+    if (err instanceof AppError) appErr = err;
+    else if (err.statusCode === 413) appErr = new AppError('payload_too_large');
+    else if (err.statusCode && err.statusCode < 500) appErr = new AppError('bad_request');
+    else appErr = new AppError('internal');
+    if (appErr.status >= 500 && appErr.code !== 'quota_exceeded' && appErr.code !== 'bad_gateway') req.log.error({ err }, 'dav request failed');
+    sendError(reply, appErr);
+  });
+
+  const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const path = (req.raw.url ?? '').split('?')[0]!;
+    if (req.method === 'OPTIONS') return options({ reply } as DavRequest);
+    const actor = await authenticate(platform, req);
+    if (!actor) throw new AppError('unauthenticated');
+    const home = `${DAV_PREFIX}${encodeURIComponent(actor.login)}/`;
+    if (!path.startsWith(DAV_PREFIX)) {
+      await reply.status(301).header('location', home).send();
+      return;
+    }
+    const segments = segmentsOf(path, actor.login);
+    // Another user's tree (or no tree at all): not found, without saying whether it exists.
+    if (segments === null) throw new AppError('not_found');
+    const d: DavRequest = { platform, req, reply, actor, ctx: { platform, actor, ip: req.ip }, owner: { type: 'user', id: actor.userId }, segments, base: home };
+    switch (req.method) {
+      case 'GET':
+        return get(d, false);
+      case 'HEAD':
+        return get(d, true);
+      case 'PUT':
+        return put(d);
+      case 'DELETE':
+        return del(d);
+      case 'PROPFIND':
+        return propfind(d);
+      case 'PROPPATCH':
+        return proppatch(d);
+      case 'MKCOL':
+        return mkcol(d);
+      case 'COPY':
+        return copy(d);
+      case 'MOVE':
+        return move(d);
+      case 'LOCK':
+        return lock(d);
+      case 'UNLOCK':
+        return unlock(d);
+      default:
+        throw new AppError('method_not_allowed');
+    }
+  };
+  for (const url of ['/dav', '/dav/*']) app.route({ method: METHODS, url, exposeHeadRoute: false, schema: { hide: true }, handler });
+  // RFC 6764-style discovery: the user's home, or /dav/ for anonymous callers.
+  app.route({
+    method: METHODS,
+    url: '/.well-known/webdav',
+    exposeHeadRoute: false,
+    schema: { hide: true },
+    handler: async (req, reply) => {
+      const actor = await authenticate(platform, req);
+      await reply.status(301).header('location', actor ? `${DAV_PREFIX}${encodeURIComponent(actor.login)}/` : '/dav/').send();
+    },
+  });
+}
