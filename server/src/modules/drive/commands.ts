@@ -114,7 +114,13 @@ export async function createFolder(ctx: DriveContext, owner: Owner, segments: st
       id: newId(now), owner_type: owner.type, owner_id: owner.id, parent_id: parentId, name, name_key: nameKey(name), kind: 'folder', size: 0,
       blob_sha256: null, content_type: '', etag: newEtag(), created_at: now, updated_at: now, deleted_at: null, props: '{}',
     };
-    await insertNode(trx, row);
+    try {
+      await insertNode(trx, row);
+    } catch (e) {
+      // Two MKCOLs raced for the same name: the loser finds it exists (405), as if it had come second.
+      if (e instanceof AppError && e.code === 'conflict') throw new AppError('already_exists');
+      throw e;
+    }
     await changed(emit, owner, 'created', { id: row.id, kind: 'folder' });
     return row;
   });
