@@ -44,7 +44,7 @@ export async function login(platform: Platform, loginOrEmail: string, password: 
       targetId: user?.id,
       ip: meta.ip,
       details: { login: id.slice(0, 100), reason: !user ? 'unknown_login' : user.disabled === 1 ? 'disabled' : 'bad_password' },
-    } as Parameters<typeof platform.audit.recordNow>[0]);
+    });
     if (locked) throw new AppError('too_many_attempts', { retryAfterSeconds: platform.config.loginLockoutSeconds });
     throw new AppError('invalid_credentials');
   }
