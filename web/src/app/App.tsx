@@ -18,6 +18,7 @@ const LoginPage = lazy(() => auth().then((m) => ({ default: m.LoginPage })));
 const SetupPage = lazy(() => auth().then((m) => ({ default: m.SetupPage })));
 const HomePage = lazy(() => import('../features/home/HomePage'));
 const PlaceholderPage = lazy(() => import('../features/placeholder/PlaceholderPage'));
+const DrivePage = lazy(() => import('../features/drive/DrivePage'));
 const settings = () => import('../features/settings');
 const ProfilePage = lazy(() => settings().then((m) => ({ default: m.ProfilePage })));
 const SecurityPage = lazy(() => settings().then((m) => ({ default: m.SecurityPage })));
@@ -167,6 +168,7 @@ function Routes() {
 
 function SignedInPage({ path, me }: { path: string; me: Me }) {
   if (path === '/') return <HomePage />;
+  if (path === '/drive') return <DrivePage />;
   const app = path.slice(1);
   if ((PLACEHOLDER_APPS as string[]).includes(app)) return <PlaceholderPage key={app} app={app as PlaceholderAppId} />;
   if (path === '/settings/profile') return <ProfilePage />;

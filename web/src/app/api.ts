@@ -28,6 +28,11 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+/** The CSRF token, for requests made outside this client (XMLHttpRequest uploads with progress). */
+export function getCsrfToken(): string | null {
+  return csrfToken;
+}
+
 type UnauthenticatedHandler = (path: string) => void;
 let onUnauthenticated: UnauthenticatedHandler = () => {};
 

@@ -13,7 +13,7 @@ import {
 } from 'lucide-react';
 
 export type AppId = 'home' | 'mail' | 'calendar' | 'contacts' | 'chat' | 'drive' | 'docs' | 'tasks' | 'spaces' | 'admin';
-export type PlaceholderAppId = Exclude<AppId, 'home' | 'admin'>;
+export type PlaceholderAppId = Exclude<AppId, 'home' | 'admin' | 'drive'>;
 
 export interface AppDef {
   id: AppId;
@@ -39,7 +39,8 @@ export const APPS: AppDef[] = [
   { id: 'admin', path: '/admin/users', icon: ShieldCheck, key: 'a', adminOnly: true },
 ];
 
-export const PLACEHOLDER_APPS: PlaceholderAppId[] = ['mail', 'calendar', 'contacts', 'chat', 'drive', 'docs', 'tasks', 'spaces'];
+/** Apps not built yet (an honest page says so); Drive is a real app (features/drive). */
+export const PLACEHOLDER_APPS: PlaceholderAppId[] = ['mail', 'calendar', 'contacts', 'chat', 'docs', 'tasks', 'spaces'];
 
 export function visibleApps(isAdmin: boolean): AppDef[] {
   return APPS.filter((a) => !a.adminOnly || isAdmin);

@@ -25,6 +25,11 @@ function url(): string {
 
 /** Which cached queries an event topic makes stale. */
 export function invalidateFor(qc: QueryClient, topic: string): void {
+  if (topic.startsWith('drive.')) {
+    // A file changed (here, in another tab, or through a WebDAV client): the open folder re-reads.
+    void qc.invalidateQueries({ queryKey: ['drive'] });
+    return;
+  }
   if (topic.startsWith('notifications.')) {
     void qc.invalidateQueries({ queryKey: ['notifications'] });
     return;

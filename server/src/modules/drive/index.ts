@@ -1,6 +1,7 @@
 import { davRoutes } from '../../protocols/dav/index.js';
 import type { BastideModule } from '../../platform/module.js';
 import { hasScope, type Rule } from '../../platform/policy.js';
+import { driveRoutes } from './routes.js';
 import { driveMigrations } from './schema.js';
 
 /**
@@ -17,6 +18,7 @@ export const driveModule: BastideModule = {
   name: 'drive',
   migrations: driveMigrations,
   policies: { 'drive-node': driveNodeRule },
+  routes: (app, platform) => driveRoutes(app, platform),
   rootRoutes: (app, platform) => davRoutes(app, platform),
   auditActions: ['drive.node.deleted'],
   async usage(platform) {

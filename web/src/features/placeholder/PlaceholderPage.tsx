@@ -2,16 +2,12 @@ import { Construction } from 'lucide-react';
 import { useI18n } from '../../app/i18n';
 import { APPS, type PlaceholderAppId } from '../../app/apps';
 import { Link } from '../../app/router';
-import { useMe } from '../../app/session';
 import { useDocumentTitle } from '../../ui/Page';
 import './placeholder.css';
 
 /** An honest page for an app that is not in this version yet: what it will do, what to do meanwhile. */
 export default function PlaceholderPage({ app }: { app: PlaceholderAppId }) {
   const { t } = useI18n();
-  const me = useMe();
-  // Where a protocol already serves this app's data (WebDAV for files), the page says how to reach it.
-  const davUrl = `${window.location.origin}/dav/files/${encodeURIComponent(me.login)}/`;
   const def = APPS.find((a) => a.id === app);
   const Icon = def?.icon ?? Construction;
   const name = t(`app.${app}`);
@@ -29,12 +25,7 @@ export default function PlaceholderPage({ app }: { app: PlaceholderAppId }) {
       </section>
       <section aria-labelledby="ph-meanwhile" className="placeholder-section">
         <h2 id="ph-meanwhile">{t('placeholder.meanwhile')}</h2>
-        <p>{t(`placeholder.${app}.meanwhile`, { url: davUrl, login: me.login })}</p>
-        {app === 'drive' && (
-          <p>
-            <Link href="/settings/security">{t('placeholder.drive.appPasswords')}</Link>
-          </p>
-        )}
+        <p>{t(`placeholder.${app}.meanwhile`)}</p>
       </section>
       <p>
         <Link href="/">{t('placeholder.backHome')}</Link>

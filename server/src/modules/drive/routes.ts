@@ -1,0 +1,189 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../../errors.js';
+import type { App, Platform } from '../../platform/module.js';
+import { requireUser } from '../../platform/policy.js';
+import { authorizeRead, createFolder, DEFAULT_QUOTA_BYTES, deleteNode, listChildren, moveNode, putFile, quotaUsed, resolvePath, type DriveContext, type NodeRow, type Owner } from './commands.js';
+import { cleanPath } from './names.js';
+
+/**
+ * The JSON API of the user's own drive (the web app's Files page): list, create folder, upload
+ * (streamed), download, move/rename, delete. Thin routes over the drive commands; the policy is
+ * 'drive-node' (owner only), so another user's paths simply do not exist here.
+ */
+const strict = { additionalProperties: false } as const;
+const PathT = Type.String({ minLength: 1, maxLength: 4096 });
+const Item = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  kind: Type.Union([Type.Literal('file'), Type.Literal('folder')]),
+  size: Type.Number(),
+  contentType: Type.String(),
+  updatedAt: Type.Number(),
+  etag: Type.String(),
+});
+const PathQuery = Type.Object({ path: PathT }, strict);
+/** Uploads are bounded by the quota; this is only the transport bound. */
+const UPLOAD_LIMIT = 2 * 1024 ** 3;
+
+/** "/a/b" → ['a', 'b'] ("/" is the root); every segment is checked ('..', NUL, '' are refused). */
+export function parsePath(path: string): string[] {
+  if (!path.startsWith('/')) throw new AppError('invalid_name', { name: path.slice(0, 300) });
+  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(1, -1) : path.slice(1);
+  if (trimmed === '') return [];
+  return cleanPath(trimmed.split('/'));
+}
+
+function itemOf(n: NodeRow): typeof Item.static {
+  return {
+    id: n.id,
+    name: n.name,
+    kind: n.kind === 'folder' ? 'folder' : 'file',
+    size: Number(n.size),
+    contentType: n.kind === 'folder' ? '' : n.content_type,
+    updatedAt: Number(n.updated_at),
+    etag: n.etag,
+  };
+}
+
+/** The commands speak WebDAV's statuses in places; the JSON API answers with its own codes. */
+async function mapped<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof AppError) {
+      if (e.code === 'already_exists') throw new AppError('name_taken');
+      if (e.code === 'precondition_failed' && e.details?.reason === 'destination_exists') throw new AppError('name_taken');
+      if (e.code === 'method_not_allowed') throw new AppError('conflict', e.details);
+    }
+    throw e;
+  }
+}
+
+function contentDisposition(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+/** A single "bytes=a-b" range within `size`, null when absent or not understood, 'unsatisfiable' when out of bounds. */
+function parseRange(header: unknown, size: number): { start: number; end: number } | null | 'unsatisfiable' {
+  if (typeof header !== 'string') return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return 'unsatisfiable';
+  return { start, end };
+}
+
+export async function driveRoutes(app: App, platform: Platform): Promise<void> {
+  const tags = ['drive'];
+  const scope = (req: FastifyRequest): { ctx: DriveContext; owner: Owner } => {
+    const me = requireUser(req.actor);
+    return { ctx: { platform, actor: req.actor, ip: req.ip }, owner: { type: 'user', id: me.userId } };
+  };
+
+  app.get('/drive/items', { schema: { tags, querystring: PathQuery, response: { 200: Type.Object({ path: Type.String(), items: Type.Array(Item) }) } } }, async (req) => {
+    const { ctx, owner } = scope(req);
+    const segments = parsePath(req.query.path);
+    await authorizeRead(ctx, owner);
+    const node = await resolvePath(platform.db, owner, segments);
+    if (node === null) throw new AppError('not_found');
+    if (node !== 'root' && node.kind !== 'folder') throw new AppError('conflict', { reason: 'not_a_folder' });
+    const kids = await listChildren(platform.db, owner, node === 'root' ? null : node.id);
+    const items = kids.map(itemOf).sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'folder' ? -1 : 1));
+    return { path: segments.length ? `/${segments.join('/')}` : '/', items };
+  });
+
+  app.post(
+    '/drive/folders',
+    { schema: { tags, body: Type.Object({ path: PathT, name: Type.String({ minLength: 1, maxLength: 255 }) }, strict), response: { 201: Type.Object({ item: Item }) } } },
+    async (req, reply) => {
+      const { ctx, owner } = scope(req);
+      const segments = [...parsePath(req.body.path), ...cleanPath([req.body.name])];
+      const row = await mapped(() => createFolder(ctx, owner, segments));
+      return reply.status(201).send({ item: itemOf(row) });
+    },
+  );
+
+  app.post('/drive/move', { schema: { tags, body: Type.Object({ from: PathT, to: PathT }, strict), response: { 200: Type.Object({ item: Item }) } } }, async (req) => {
+    const { ctx, owner } = scope(req);
+    const from = parsePath(req.body.from);
+    const to = parsePath(req.body.to);
+    if (from.length === 0 || to.length === 0) throw new AppError('forbidden', { reason: 'root' });
+    await mapped(() => moveNode(ctx, owner, from, to, { overwrite: false }));
+    const node = await resolvePath(platform.db, owner, to);
+    if (node === null || node === 'root') throw new AppError('not_found');
+    return { item: itemOf(node) };
+  });
+
+  app.delete('/drive/items', { schema: { tags, querystring: PathQuery } }, async (req, reply) => {
+    const { ctx, owner } = scope(req);
+    const segments = parsePath(req.query.path);
+    if (segments.length === 0) throw new AppError('forbidden', { reason: 'root' });
+    await mapped(() => deleteNode(ctx, owner, segments));
+    return reply.status(204).send();
+  });
+
+  app.get('/drive/content', { schema: { tags, querystring: PathQuery } }, async (req, reply) => {
+    const { ctx, owner } = scope(req);
+    const segments = parsePath(req.query.path);
+    await authorizeRead(ctx, owner);
+    const node = await resolvePath(platform.db, owner, segments);
+    if (node === null) throw new AppError('not_found');
+    if (node === 'root' || node.kind !== 'file') throw new AppError('conflict', { reason: 'is_folder' });
+    const size = Number(node.size);
+    const headers: Record<string, string> = {
+      etag: `"${node.etag}"`,
+      'last-modified': new Date(Number(node.updated_at)).toUTCString(),
+      'accept-ranges': 'bytes',
+      'cache-control': 'private, no-cache',
+      'x-content-type-options': 'nosniff',
+      'content-disposition': contentDisposition(node.name),
+      'content-security-policy': "default-src 'none'; sandbox",
+    };
+    const ifRange = req.headers['if-range'];
+    const range = typeof ifRange === 'string' && ifRange !== `"${node.etag}"` ? null : parseRange(req.headers.range, size);
+    if (range === 'unsatisfiable') return reply.status(416).headers({ ...headers, 'content-range': `bytes */${size}` }).send();
+    headers['content-type'] = node.content_type || 'application/octet-stream';
+    if (range) {
+      headers['content-range'] = `bytes ${range.start}-${range.end}/${size}`;
+      headers['content-length'] = String(range.end - range.start + 1);
+    } else headers['content-length'] = String(size);
+    if (size === 0 || !node.blob_sha256) return reply.status(200).headers(headers).send('');
+    const stream = await platform.blobs.get(node.blob_sha256, range ?? undefined);
+    return reply.status(range ? 206 : 200).headers(headers).send(stream);
+  });
+
+  // Uploads: the raw body is streamed to the blob store. The catch-all parser lives only in this scope,
+  // so the rest of the API keeps accepting JSON only.
+  await app.register(async (upload) => {
+    upload.removeAllContentTypeParsers();
+    upload.addContentTypeParser('*', (_req: FastifyRequest, _payload: unknown, done: (err: Error | null, body?: unknown) => void) => done(null));
+    upload.put(
+      '/drive/content',
+      { bodyLimit: UPLOAD_LIMIT, schema: { tags, querystring: PathQuery, response: { 200: Type.Object({ item: Item }), 201: Type.Object({ item: Item }) } } },
+      async (req, reply) => {
+        const { ctx, owner } = scope(req);
+        const segments = parsePath((req.query as typeof PathQuery.static).path);
+        if (segments.length === 0) throw new AppError('forbidden', { reason: 'root' });
+        const length = Number(req.headers['content-length'] ?? 0);
+        if (length > 0) {
+          const existing = await resolvePath(platform.db, owner, segments);
+          const previous = existing && existing !== 'root' ? Number(existing.size) : 0;
+          if ((await quotaUsed(platform.db, owner)) + length - previous > DEFAULT_QUOTA_BYTES) throw new AppError('quota_exceeded');
+        }
+        const ct = req.headers['content-type'];
+        const { node, created } = await mapped(() => putFile(ctx, owner, segments, req.raw, { contentType: typeof ct === 'string' ? ct : undefined }));
+        return reply.status(created ? 201 : 200).send({ item: itemOf(node) });
+      },
+    );
+  });
+}
