@@ -141,7 +141,8 @@ function makeFormatters(locale: string): Formatters {
       return new Intl.NumberFormat(locale, {
         style: 'unit',
         unit: sizeUnits[i],
-        unitDisplay: 'short',
+        // "15 bytes" / "15 octets" (the short form would say "15 byte"), then "1.5 kB" / "1,5 ko".
+        unitDisplay: i === 0 ? 'long' : 'short',
         maximumFractionDigits: i === 0 ? 0 : 1,
       }).format(v);
     },
