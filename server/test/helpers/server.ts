@@ -35,6 +35,9 @@ export async function startTestServer(
       logLevel: 'silent',
       webDir: `${storage.dataDir}/no-web`,
       shutdownGraceMs: 2000,
+      // With a manual clock the test moves time itself: background jobs (session clean-up, GC) would then
+      // run at moments the test does not choose. Such servers run without the jobs role unless asked.
+      ...(opts.clock ? { roles: ['web', 'api', 'realtime'] as Config['roles'] } : {}),
       ...opts.config,
     },
   );
