@@ -114,15 +114,33 @@ test('folders, uploads (button and drop), download, rename, delete, breadcrumb',
   await row(page, 'budget-2026.csv').waitFor();
   await page.getByText('Renamed to “budget-2026.csv”.').waitFor();
 
-  // Delete, after a confirmation that says it is permanent.
+  // Delete, after a confirmation that says it goes to the trash.
   await page.getByRole('button', { name: 'Delete photo.bin' }).click();
   const confirm = page.getByRole('alertdialog', { name: 'Delete “photo.bin”?' });
-  await confirm.getByText(/deleted permanently/).waitFor();
+  await confirm.getByText(/moved to the trash/).waitFor();
   await checkA11y(page, 'drive-delete-confirm');
-  await confirm.getByRole('button', { name: 'Delete permanently' }).click();
+  await confirm.getByRole('button', { name: 'Move to trash' }).click();
   await confirm.waitFor({ state: 'detached' });
   await row(page, 'photo.bin').waitFor({ state: 'detached' });
   assert.equal(await page.getByTestId('drive-item').count(), 2);
+
+  // The trash lists it with where it was; restoring brings it back to its folder.
+  await page.getByRole('link', { name: 'Trash', exact: true }).click();
+  await page.waitForURL(`${server.url}/drive?view=trash`);
+  const trashed = page.getByTestId('trash-item').filter({ hasText: 'photo.bin' });
+  await trashed.waitFor();
+  await trashed.getByText('From /Rapports').waitFor();
+  await page.getByText(/still count toward your storage quota/).waitFor();
+  await checkA11y(page, 'drive-trash');
+  await page.getByRole('button', { name: 'Restore photo.bin' }).click();
+  await page.getByText('“photo.bin” restored to /Rapports.').waitFor();
+  await page.getByText('The trash is empty').waitFor();
+  await checkA11y(page, 'drive-trash-empty');
+  await page.getByRole('link', { name: 'Back to my files' }).click();
+  await page.waitForURL(`${server.url}/drive`);
+  await row(page, 'Rapports').getByRole('link', { name: 'Rapports' }).click();
+  await row(page, 'photo.bin').waitFor();
+  assert.equal(await page.getByTestId('drive-item').count(), 3);
 
   // Back to the root through the breadcrumb.
   await page.getByRole('navigation', { name: 'Folder path' }).getByRole('link', { name: 'My files' }).click();

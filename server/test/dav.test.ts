@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { startTestServer, makeUser, type TestServer } from './helpers/server.js';
 import { createAppPassword } from '../src/modules/identity/commands/credentials.js';
 import { refCount } from '../src/platform/blobs/refs.js';
+import { emptyTrash } from '../src/modules/drive/commands.js';
 import type { Scope } from '../src/platform/policy.js';
 
 /** WebDAV over real HTTP: methods, errors, permissions, and the litmus conformance suites. */
@@ -163,7 +164,7 @@ describe('WebDAV', () => {
     assert.doesNotMatch(after1, /urn:z">blue/);
   });
 
-  test('COPY and MOVE with Overwrite; DELETE releases blob references', async () => {
+  test('COPY and MOVE with Overwrite; DELETE moves to the trash, emptying it releases blob references', async () => {
     assert.equal((await req('PUT', '/docs/a.txt', { body: 'shared bytes 123' })).status, 201);
     assert.equal((await req('COPY', '/docs/', { headers: { destination: `${dav}/docs2/` } })).status, 201);
     assert.equal(await (await req('GET', '/docs2/a.txt')).text(), 'shared bytes 123');
@@ -177,8 +178,12 @@ describe('WebDAV', () => {
     const sha = (await srv.bastide.platform.db.selectFrom('drive_nodes').select('blob_sha256').where('name', '=', 'a.txt').executeTakeFirstOrThrow()).blob_sha256!;
     assert.equal(await refCount(srv.bastide.platform.db, sha), 2);
     assert.equal((await req('DELETE', '/moved/')).status, 204);
-    assert.equal(await refCount(srv.bastide.platform.db, sha), 1);
+    // In the trash the content is kept (and still referenced); emptying the trash releases it.
+    assert.equal(await refCount(srv.bastide.platform.db, sha), 2);
     assert.equal((await req('DELETE', '/moved/')).status, 404);
+    assert.equal((await req('PROPFIND', '/moved/b.txt', { headers: { depth: '0' } })).status, 404);
+    assert.equal(await emptyTrash({ platform: srv.bastide.platform, actor: { kind: 'system' } }, { type: 'user', id: alice.id }), 2); // /race/ and /moved/
+    assert.equal(await refCount(srv.bastide.platform.db, sha), 1);
     const audit = await srv.bastide.platform.audit.list({ limit: 20, action: 'drive.node.deleted' });
     assert.ok(audit.length >= 1);
   });

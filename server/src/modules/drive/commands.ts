@@ -68,7 +68,7 @@ export async function quotaUsed(db: DbOrTx, owner: Owner): Promise<number> {
     .select((eb) => eb.fn.sum<number>('size').as('n'))
     .where('owner_type', '=', owner.type)
     .where('owner_id', '=', owner.id)
-    .where('deleted_at', 'is', null)
+    // The trash still counts toward the quota (rows leave only when purged).
     .where('kind', '=', 'file')
     .executeTakeFirst();
   return Number(r?.n ?? 0);
@@ -209,6 +209,7 @@ async function removeTree(trx: Tx, owner: Owner, node: NodeRow, now: number): Pr
   return removed;
 }
 
+/** Moves a node to the trash: only the node is marked; its subtree stays attached and is unreachable. */
 export async function deleteNode(ctx: DriveContext, owner: Owner, segments: string[], g?: Guard): Promise<void> {
   await authorize(ctx, owner, 'delete');
   const now = ctx.platform.clock.now();
@@ -217,9 +218,150 @@ export async function deleteNode(ctx: DriveContext, owner: Owner, segments: stri
     if (node === null) throw new AppError('not_found');
     if (node === 'root') throw new AppError('forbidden', { reason: 'root' });
     await guard(trx, g);
-    const count = await removeTree(trx, owner, node, now);
-    await ctx.platform.audit.record(trx, { actor: ctx.actor, action: 'drive.node.deleted', targetType: 'drive-node', targetId: node.id, ip: ctx.ip, details: { name: node.name, kind: node.kind, nodes: count } });
+    const res = await trx.updateTable('drive_nodes').set({ deleted_at: now }).where('id', '=', node.id).where('deleted_at', 'is', null).executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) throw new AppError('not_found');
+    await ctx.platform.audit.record(trx, { actor: ctx.actor, action: 'drive.node.deleted', targetType: 'drive-node', targetId: node.id, ip: ctx.ip, details: { name: node.name, kind: node.kind, trashed: true } });
     await changed(emit, owner, 'deleted', { id: node.id });
+  });
+}
+
+export interface TrashItem {
+  node: NodeRow;
+  originalPath: string;
+}
+
+async function nodeById(db: DbOrTx, owner: Owner, id: string): Promise<NodeRow | undefined> {
+  return db.selectFrom('drive_nodes').selectAll().where('owner_type', '=', owner.type).where('owner_id', '=', owner.id).where('id', '=', id).executeTakeFirst();
+}
+
+/** The ancestors of a node, nearest first; `trashed` when one of them is in the trash. */
+async function ancestors(db: DbOrTx, owner: Owner, node: NodeRow): Promise<{ chain: NodeRow[]; trashed: boolean }> {
+  const chain: NodeRow[] = [];
+  let parentId = node.parent_id;
+  while (parentId !== null && chain.length <= MAX_DEPTH) {
+    const p = await nodeById(db, owner, parentId);
+    if (!p) break;
+    chain.push(p);
+    parentId = p.parent_id;
+  }
+  return { chain, trashed: chain.some((p) => p.deleted_at !== null) };
+}
+
+/** A trashed node that is not itself inside a trashed folder; 404 otherwise. */
+async function trashedNode(db: DbOrTx, owner: Owner, id: string): Promise<NodeRow> {
+  const node = await nodeById(db, owner, id);
+  if (!node || node.deleted_at === null) throw new AppError('not_found');
+  if ((await ancestors(db, owner, node)).trashed) throw new AppError('not_found');
+  return node;
+}
+
+/** The trash: nodes deleted directly (those inside a trashed folder go and come back with it), newest first. */
+export async function listTrash(ctx: DriveContext, owner: Owner): Promise<TrashItem[]> {
+  await authorize(ctx, owner, 'read');
+  const rows = await ctx.platform.db
+    .selectFrom('drive_nodes')
+    .selectAll()
+    .where('owner_type', '=', owner.type)
+    .where('owner_id', '=', owner.id)
+    .where('deleted_at', 'is not', null)
+    .orderBy('deleted_at', 'desc')
+    .orderBy('name_key')
+    .execute();
+  const out: TrashItem[] = [];
+  for (const node of rows) {
+    const { chain, trashed } = await ancestors(ctx.platform.db, owner, node);
+    if (trashed) continue;
+    out.push({ node, originalPath: `/${chain.reverse().map((p) => p.name).join('/')}` });
+  }
+  return out;
+}
+
+/** Every row of the subtree rooted at `node` (trashed or not), the node first. */
+async function wholeSubtree(db: DbOrTx, owner: Owner, node: NodeRow): Promise<NodeRow[]> {
+  const out: NodeRow[] = [node];
+  for (let i = 0; i < out.length; i++) {
+    const n = out[i]!;
+    if (n.kind !== 'folder') continue;
+    out.push(...(await db.selectFrom('drive_nodes').selectAll().where('owner_type', '=', owner.type).where('owner_id', '=', owner.id).where('parent_id', '=', n.id).execute()));
+  }
+  return out;
+}
+
+/**
+ * Restores a trashed node to its original folder (to the root when that folder is itself in the trash);
+ * when the name is taken there meanwhile, the node comes back as "name (restored)".
+ */
+export async function restoreNode(ctx: DriveContext, owner: Owner, id: string): Promise<NodeRow> {
+  await authorize(ctx, owner, 'write');
+  const now = ctx.platform.clock.now();
+  return ctx.platform.transaction(async (trx, emit) => {
+    const node = await trashedNode(trx, owner, id);
+    let parentId = node.parent_id;
+    if (parentId !== null) {
+      const parent = await nodeById(trx, owner, parentId);
+      if (!parent || parent.deleted_at !== null || parent.kind !== 'folder' || (await ancestors(trx, owner, parent)).trashed) parentId = null;
+    }
+    const taken = async (key: string) =>
+      (await live(trx, owner)
+        .where(parentId === null ? sql<boolean>`parent_id is null` : sql<boolean>`parent_id = ${parentId}`)
+        .where('name_key', '=', key)
+        .executeTakeFirst()) !== undefined;
+    let name = node.name;
+    for (let i = 1; await taken(nameKey(name)); i++) {
+      const dot = node.kind === 'file' ? node.name.lastIndexOf('.') : -1;
+      const [stem, ext] = dot > 0 ? [node.name.slice(0, dot), node.name.slice(dot)] : [node.name, ''];
+      name = cleanNodeName(`${stem} (restored${i > 1 ? ` ${i}` : ''})${ext}`);
+      if (i > 1000) throw new AppError('conflict', { reason: 'name_taken' });
+    }
+    try {
+      await trx.updateTable('drive_nodes').set({ deleted_at: null, parent_id: parentId, name, name_key: nameKey(name), updated_at: now }).where('id', '=', node.id).execute();
+    } catch (e) {
+      if (uniqueViolation(e) !== null) throw new AppError('conflict', { reason: 'name_taken' });
+      throw e;
+    }
+    await ctx.platform.audit.record(trx, { actor: ctx.actor, action: 'drive.node.restored', targetType: 'drive-node', targetId: node.id, ip: ctx.ip, details: { name, kind: node.kind } });
+    await changed(emit, owner, 'created', { id: node.id, kind: node.kind });
+    return trx.selectFrom('drive_nodes').selectAll().where('id', '=', node.id).executeTakeFirstOrThrow();
+  });
+}
+
+/** Deletes a subtree's rows for good, releasing their blob references; the number of rows removed. */
+async function purgeTree(trx: Tx, owner: Owner, node: NodeRow, now: number): Promise<number> {
+  const nodes = await wholeSubtree(trx, owner, node);
+  let removed = 0;
+  for (const n of [...nodes].reverse()) {
+    const res = await trx.deleteFrom('drive_nodes').where('id', '=', n.id).executeTakeFirst();
+    if (Number(res.numDeletedRows) !== 1) continue;
+    removed++;
+    if (n.blob_sha256) await releaseRef(trx, n.blob_sha256, now);
+  }
+  return removed;
+}
+
+/** Deletes one trashed item for good. */
+export async function purgeNode(ctx: DriveContext, owner: Owner, id: string): Promise<void> {
+  await authorize(ctx, owner, 'delete');
+  const now = ctx.platform.clock.now();
+  await ctx.platform.transaction(async (trx, emit) => {
+    const node = await trashedNode(trx, owner, id);
+    const count = await purgeTree(trx, owner, node, now);
+    if (count === 0) throw new AppError('not_found');
+    await ctx.platform.audit.record(trx, { actor: ctx.actor, action: 'drive.node.purged', targetType: 'drive-node', targetId: node.id, ip: ctx.ip, details: { name: node.name, kind: node.kind, nodes: count } });
+    await changed(emit, owner, 'purged', { id: node.id });
+  });
+}
+
+/** Empties the trash; the number of items purged. */
+export async function emptyTrash(ctx: DriveContext, owner: Owner): Promise<number> {
+  await authorize(ctx, owner, 'delete');
+  const items = await listTrash(ctx, owner);
+  const now = ctx.platform.clock.now();
+  return ctx.platform.transaction(async (trx, emit) => {
+    let nodes = 0;
+    for (const { node } of items) nodes += await purgeTree(trx, owner, node, now);
+    await ctx.platform.audit.record(trx, { actor: ctx.actor, action: 'drive.trash.emptied', targetType: 'drive-node', ip: ctx.ip, details: { items: items.length, nodes } });
+    await changed(emit, owner, 'purged', { count: items.length });
+    return items.length;
   });
 }
 

@@ -121,11 +121,13 @@ describe('drive JSON API', () => {
     assertError(await nina.delete(`/api/drive/items${q('/')}`), 403, 'forbidden');
   });
 
-  test('delete removes a folder and everything in it, for good', async () => {
+  test('delete moves a folder and everything in it to the trash; emptying it removes them for good', async () => {
     assert.equal((await nina.delete(`/api/drive/items${q('/Archives')}`)).status, 204);
     assertError(await nina.get(`/api/drive/items${q('/Archives')}`), 404, 'not_found');
     assertError(await nina.delete(`/api/drive/items${q('/Archives')}`), 404, 'not_found');
     assert.deepEqual((await nina.get(`/api/drive/items${q('/')}`)).json.items, []);
+    assert.deepEqual((await nina.get('/api/drive/trash')).json.items.map((i: { name: string }) => i.name), ['Archives']);
+    assert.equal((await nina.delete('/api/drive/trash')).status, 200);
     assert.equal(await snapshot(srv.bastide.platform.db, 'drive_nodes'), '[]');
   });
 });

@@ -20,7 +20,7 @@ export const driveModule: BastideModule = {
   policies: { 'drive-node': driveNodeRule },
   routes: (app, platform) => driveRoutes(app, platform),
   rootRoutes: (app, platform) => davRoutes(app, platform),
-  auditActions: ['drive.node.deleted'],
+  auditActions: ['drive.node.deleted', 'drive.node.restored', 'drive.node.purged', 'drive.trash.emptied'],
   async usage(platform) {
     const r = await platform.db
       .selectFrom('drive_nodes')

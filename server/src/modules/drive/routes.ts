@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import type { App, Platform } from '../../platform/module.js';
 import { requireUser } from '../../platform/policy.js';
-import { authorizeRead, createFolder, DEFAULT_QUOTA_BYTES, deleteNode, listChildren, moveNode, putFile, quotaUsed, resolvePath, type DriveContext, type NodeRow, type Owner } from './commands.js';
+import { authorizeRead, createFolder, DEFAULT_QUOTA_BYTES, deleteNode, emptyTrash, listTrash, purgeNode, restoreNode, listChildren, moveNode, putFile, quotaUsed, resolvePath, type DriveContext, type NodeRow, type Owner } from './commands.js';
 import { cleanPath } from './names.js';
 
 /**
@@ -130,6 +130,57 @@ export async function driveRoutes(app: App, platform: Platform): Promise<void> {
     if (segments.length === 0) throw new AppError('forbidden', { reason: 'root' });
     await mapped(() => deleteNode(ctx, owner, segments));
     return reply.status(204).send();
+  });
+
+  const TrashItem = Type.Object({
+    id: Type.String(),
+    name: Type.String(),
+    kind: Type.Union([Type.Literal('file'), Type.Literal('folder')]),
+    size: Type.Number(),
+    deletedAt: Type.Number(),
+    originalPath: Type.String(),
+  });
+  const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, strict);
+
+  app.get('/drive/trash', { schema: { tags, response: { 200: Type.Object({ items: Type.Array(TrashItem) }) } } }, async (req) => {
+    const { ctx, owner } = scope(req);
+    const items = await listTrash(ctx, owner);
+    return {
+      items: items.map(({ node, originalPath }) => ({
+        id: node.id,
+        name: node.name,
+        kind: node.kind === 'folder' ? ('folder' as const) : ('file' as const),
+        size: Number(node.size),
+        deletedAt: Number(node.deleted_at),
+        originalPath,
+      })),
+    };
+  });
+
+  app.post('/drive/trash/:id/restore', { schema: { tags, params: IdParams, response: { 200: Type.Object({ item: Item, path: Type.String() }) } } }, async (req) => {
+    const { ctx, owner } = scope(req);
+    const node = await restoreNode(ctx, owner, req.params.id);
+    // Where it came back (its original folder, or the root when that folder is gone or in the trash).
+    let path = `/${node.name}`;
+    let parentId = node.parent_id;
+    while (parentId !== null) {
+      const p = await platform.db.selectFrom('drive_nodes').select(['name', 'parent_id']).where('id', '=', parentId).executeTakeFirst();
+      if (!p) break;
+      path = `/${p.name}${path}`;
+      parentId = p.parent_id;
+    }
+    return { item: itemOf(node), path };
+  });
+
+  app.delete('/drive/trash/:id', { schema: { tags, params: IdParams } }, async (req, reply) => {
+    const { ctx, owner } = scope(req);
+    await purgeNode(ctx, owner, req.params.id);
+    return reply.status(204).send();
+  });
+
+  app.delete('/drive/trash', { schema: { tags, response: { 200: Type.Object({ purged: Type.Number() }) } } }, async (req) => {
+    const { ctx, owner } = scope(req);
+    return { purged: await emptyTrash(ctx, owner) };
   });
 
   app.get('/drive/content', { schema: { tags, querystring: PathQuery } }, async (req, reply) => {

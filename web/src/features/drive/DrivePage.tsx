@@ -1,4 +1,4 @@
-import { useMemo, useRef, useState, type DragEvent, type FormEvent } from 'react';
+import { lazy, Suspense, useMemo, useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { ChevronRight, Download, File as FileIcon, Folder, FolderPlus, HardDrive, Pencil, Trash2, Upload } from 'lucide-react';
 import { errorText, useI18n } from '../../app/i18n';
@@ -26,8 +26,22 @@ interface Upload {
   error?: string;
 }
 
-/** The user's own files: folders, upload with progress (button or drop), download, rename, delete. */
+const TrashView = lazy(() => import('./TrashView'));
+
+/** /drive?view=trash is the trash; /drive?path=… a folder. */
 export default function DrivePage() {
+  const view = useSearchParams().get('view');
+  if (view === 'trash')
+    return (
+      <Suspense fallback={null}>
+        <TrashView />
+      </Suspense>
+    );
+  return <DriveFiles />;
+}
+
+/** The user's own files: folders, upload with progress (button or drop), download, rename, delete (to the trash). */
+function DriveFiles() {
   const { t, fmt, locale } = useI18n();
   const me = useMe();
   const qc = useQueryClient();
@@ -109,6 +123,7 @@ export default function DrivePage() {
     try {
       await deleteItem(join(path, item.name));
       toast(t('drive.deleted', { name: item.name }), 'success');
+      void qc.invalidateQueries({ queryKey: ['drive', 'trash'] });
     } catch (e) {
       if (prev) qc.setQueryData(key, prev);
       throw e;
@@ -148,19 +163,25 @@ export default function DrivePage() {
           </>
         }
       />
-      <nav aria-label={t('drive.breadcrumb')} className="drive-crumbs">
-        <ol>
-          <li>
-            {segments.length ? <Link href="/drive">{t('drive.root')}</Link> : <span aria-current="page">{t('drive.root')}</span>}
-          </li>
-          {segments.map((s, i) => (
-            <li key={i}>
-              <ChevronRight size={14} aria-hidden="true" />
-              {i === segments.length - 1 ? <span aria-current="page">{s}</span> : <Link href={hrefFor(pathOf(segments.slice(0, i + 1)))}>{s}</Link>}
+      <div className="drive-crumbs-bar">
+        <nav aria-label={t('drive.breadcrumb')} className="drive-crumbs">
+          <ol>
+            <li>
+              {segments.length ? <Link href="/drive">{t('drive.root')}</Link> : <span aria-current="page">{t('drive.root')}</span>}
             </li>
-          ))}
-        </ol>
-      </nav>
+            {segments.map((s, i) => (
+              <li key={i}>
+                <ChevronRight size={14} aria-hidden="true" />
+                {i === segments.length - 1 ? <span aria-current="page">{s}</span> : <Link href={hrefFor(pathOf(segments.slice(0, i + 1)))}>{s}</Link>}
+              </li>
+            ))}
+          </ol>
+        </nav>
+        <Link href="/drive?view=trash" className="drive-trash-link">
+          <Trash2 size={16} aria-hidden="true" />
+          <span>{t('drive.trash')}</span>
+        </Link>
+      </div>
 
       <section className="drive-uploads" aria-label={t('drive.uploads')} aria-live="polite" aria-relevant="additions text" data-testid="drive-uploads">
         {uploads.length > 0 && (
@@ -309,7 +330,7 @@ export default function DrivePage() {
         onClose={() => setDeleting(null)}
         title={t('drive.deleteTitle', { name: deleting?.name ?? '' })}
         body={deleting?.kind === 'folder' ? t('drive.deleteFolderText', { name: deleting.name }) : t('drive.deleteFileText', { name: deleting?.name ?? '' })}
-        confirmLabel={t('drive.deleteForever')}
+        confirmLabel={t('drive.moveToTrash')}
         cancelLabel={t('common.cancel')}
         closeLabel={t('common.close')}
         danger

@@ -72,3 +72,19 @@ export function uploadFile(path: string, file: File, onProgress: (fraction: numb
   });
   return { promise, abort: () => xhr.abort() };
 }
+
+/** An item deleted directly (what it contains goes and comes back with it). */
+export interface TrashItem {
+  id: string;
+  name: string;
+  kind: 'file' | 'folder';
+  size: number;
+  deletedAt: number;
+  originalPath: string;
+}
+
+export const trashKey = ['drive', 'trash'] as const;
+export const listTrash = (signal?: AbortSignal) => api.get<{ items: TrashItem[] }>('/api/drive/trash', { signal });
+export const restoreItem = (id: string) => api.post<{ item: DriveItem; path: string }>(`/api/drive/trash/${encodeURIComponent(id)}/restore`);
+export const purgeItem = (id: string) => api.del(`/api/drive/trash/${encodeURIComponent(id)}`);
+export const emptyTrash = () => api.del('/api/drive/trash');
