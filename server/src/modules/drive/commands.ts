@@ -183,21 +183,31 @@ async function guard(trx: Tx, g: Guard | undefined): Promise<void> {
   if (g) await g(trx);
 }
 
-/** Every node of the subtree rooted at `node`, the node first. */
-async function subtree(db: DbOrTx, owner: Owner, node: NodeRow): Promise<NodeRow[]> {
+/**
+ * The subtree rooted at `node`, the node first. With `withTrashed`, also the rows in the trash below it
+ * (still attached to their parent): what must go when the subtree goes for good.
+ */
+async function subtree(db: DbOrTx, owner: Owner, node: NodeRow, opts: { withTrashed?: boolean } = {}): Promise<NodeRow[]> {
   const out: NodeRow[] = [node];
   for (let i = 0; i < out.length; i++) {
     const n = out[i]!;
-    if (n.kind === 'folder') out.push(...(await listChildren(db, owner, n.id)));
+    if (n.kind !== 'folder') continue;
+    out.push(
+      ...(opts.withTrashed
+        ? await db.selectFrom('drive_nodes').selectAll().where('owner_type', '=', owner.type).where('owner_id', '=', owner.id).where('parent_id', '=', n.id).execute()
+        : await listChildren(db, owner, n.id)),
+    );
   }
   return out;
 }
 
-/** Removes a subtree for good (trash comes later), releasing its blob references. */
-async function removeTree(trx: Tx, owner: Owner, node: NodeRow, now: number): Promise<number> {
-  const nodes = await subtree(trx, owner, node);
-  // Children before parents (foreign keys). A reference is released only by the transaction whose delete
-  // removed the row, so two concurrent deletes of one tree never release a blob twice.
+/**
+ * Deletes a subtree's rows for good (trashed ones below it too), releasing their blob references; the
+ * number of rows removed. Children go before parents (foreign keys). A reference is released only by the
+ * transaction whose delete removed the row, so two concurrent deletes of one tree never release a blob twice.
+ */
+async function purgeTree(trx: Tx, owner: Owner, node: NodeRow, now: number): Promise<number> {
+  const nodes = await subtree(trx, owner, node, { withTrashed: true });
   let removed = 0;
   for (const n of [...nodes].reverse()) {
     const res = await trx.deleteFrom('drive_nodes').where('id', '=', n.id).executeTakeFirst();
@@ -205,7 +215,6 @@ async function removeTree(trx: Tx, owner: Owner, node: NodeRow, now: number): Pr
     removed++;
     if (n.blob_sha256) await releaseRef(trx, n.blob_sha256, now);
   }
-  if (removed === 0) throw new AppError('not_found');
   return removed;
 }
 
@@ -276,17 +285,6 @@ export async function listTrash(ctx: DriveContext, owner: Owner): Promise<TrashI
   return out;
 }
 
-/** Every row of the subtree rooted at `node` (trashed or not), the node first. */
-async function wholeSubtree(db: DbOrTx, owner: Owner, node: NodeRow): Promise<NodeRow[]> {
-  const out: NodeRow[] = [node];
-  for (let i = 0; i < out.length; i++) {
-    const n = out[i]!;
-    if (n.kind !== 'folder') continue;
-    out.push(...(await db.selectFrom('drive_nodes').selectAll().where('owner_type', '=', owner.type).where('owner_id', '=', owner.id).where('parent_id', '=', n.id).execute()));
-  }
-  return out;
-}
-
 /**
  * Restores a trashed node to its original folder (to the root when that folder is itself in the trash);
  * when the name is taken there meanwhile, the node comes back as "name (restored)".
@@ -325,19 +323,6 @@ export async function restoreNode(ctx: DriveContext, owner: Owner, id: string): 
   });
 }
 
-/** Deletes a subtree's rows for good, releasing their blob references; the number of rows removed. */
-async function purgeTree(trx: Tx, owner: Owner, node: NodeRow, now: number): Promise<number> {
-  const nodes = await wholeSubtree(trx, owner, node);
-  let removed = 0;
-  for (const n of [...nodes].reverse()) {
-    const res = await trx.deleteFrom('drive_nodes').where('id', '=', n.id).executeTakeFirst();
-    if (Number(res.numDeletedRows) !== 1) continue;
-    removed++;
-    if (n.blob_sha256) await releaseRef(trx, n.blob_sha256, now);
-  }
-  return removed;
-}
-
 /** Deletes one trashed item for good. */
 export async function purgeNode(ctx: DriveContext, owner: Owner, id: string): Promise<void> {
   await authorize(ctx, owner, 'delete');
@@ -371,7 +356,7 @@ async function prepareDestination(trx: Tx, ctx: DriveContext, owner: Owner, to: 
   if (dest === 'root') throw new AppError('forbidden', { reason: 'root' });
   if (dest && !overwrite) throw new AppError('precondition_failed', { reason: 'destination_exists' });
   if (dest) {
-    await removeTree(trx, owner, dest, now);
+    if ((await purgeTree(trx, owner, dest, now)) === 0) throw new AppError('not_found');
     await ctx.platform.audit.record(trx, { actor: ctx.actor, action: 'drive.node.deleted', targetType: 'drive-node', targetId: dest.id, ip: ctx.ip, details: { name: dest.name, kind: dest.kind, overwritten: true } });
   }
   return { parentId, replaced: dest !== null };

@@ -57,6 +57,19 @@ describe('drive trash', () => {
     assert.deepEqual(await trash(nina), []);
   });
 
+  test('overwriting a folder that has items in the trash replaces it, and those items go for good', async () => {
+    assert.equal((await dav('MKCOL', '/Old')).status, 201);
+    assert.equal((await upload(nina, '/Old/gone.txt', 'trashed inside Old')).status, 201);
+    assert.equal((await nina.delete(`/api/drive/items${q('/Old/gone.txt')}`)).status, 204);
+    assert.equal((await dav('MKCOL', '/New')).status, 201);
+    const moved = await dav('MOVE', '/New', { destination: `${srv.url}/dav/files/nina/Old`, overwrite: 'T' });
+    assert.equal(moved.status, 204);
+    assert.ok(!(await trash(nina)).some((i) => i.name === 'gone.txt'), 'the trashed child left with its folder');
+    assert.equal(await refCount(srv.bastide.platform.db, sha('trashed inside Old')), 0);
+    assert.equal((await dav('DELETE', '/Old')).status, 204);
+    for (const i of await trash(nina)) if (i.name === 'Old') assert.equal((await nina.delete(`/api/drive/trash/${i.id}`)).status, 204);
+  });
+
   test('WebDAV DELETE trashes too; restoring where the name is taken adds " (restored)"; a gone parent restores to the root', async () => {
     assert.equal((await dav('DELETE', '/Docs/Sub/plan.txt')).status, 204);
     assert.equal((await dav('GET', '/Docs/Sub/plan.txt')).status, 404);
