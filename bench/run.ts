@@ -8,6 +8,8 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { coldStart } from './cold-start.js';
+import { dav } from './dav.js';
+import { driveList } from './drive-list.js';
 import { httpGet } from './http-get.js';
 import { ROOT, npmRun, serverBuildState } from './lib/proc.js';
 import { table, type Figure } from './lib/report.js';
@@ -15,7 +17,8 @@ import { webBundle } from './web-bundle.js';
 
 const USAGE = `Usage: npm run bench -- [options]
   --no-fail            report only; exit 0 even when a figure misses its target
-  --only LIST          comma-separated groups: start (cold start + idle RSS), http (authenticated GET), web (bundle)
+  --only LIST          comma-separated groups: start (cold start + idle RSS), http (authenticated GET), web (bundle),
+                       dav (WebDAV vs Apache mod_dav: 1 GiB PUT/GET, small PUTs, PROPFIND)
   --build              rebuild the server (npm run build:server) before measuring
   --profile            write a V8 CPU profile of the server under load to .bench/profiles and summarise it
   --ladder             also measure bench/peers/fastify-ladder.js stages (Fastify → +plugins → +SQLite → +Kysely)
@@ -24,9 +27,13 @@ const USAGE = `Usage: npm run bench -- [options]
   --seconds N          measured load duration (default 8)
   --warmup N           warm-up load duration (default 2)
   --log-level L        BASTIDE_LOG_LEVEL of the server under load (default warn)
+  --dav-size-mib N     size of the large WebDAV file in MiB (default 1024)
+  --dav-files N        small files PUT, and listed by PROPFIND (default 1000)
+  --dav-connections N  requests in flight for the small WebDAV figures (default 8)
+  --dav-rounds N       interleaved Bastide/Apache rounds, median reported (default 3)
   --help`;
 
-const GROUPS = ['start', 'http', 'web'] as const;
+const GROUPS = ['start', 'http', 'web', 'dav', 'drive'] as const;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -41,6 +48,10 @@ async function main(): Promise<number> {
       seconds: { type: 'string', default: '8' },
       warmup: { type: 'string', default: '2' },
       'log-level': { type: 'string', default: 'warn' },
+      'dav-size-mib': { type: 'string', default: '1024' },
+      'dav-files': { type: 'string', default: '1000' },
+      'dav-connections': { type: 'string', default: '8' },
+      'dav-rounds': { type: 'string', default: '3' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -62,13 +73,21 @@ async function main(): Promise<number> {
     warmupSeconds: int('warmup', values.warmup),
     logLevel: values['log-level'],
   };
+  const davOpts = {
+    bigMiB: int('dav-size-mib', values['dav-size-mib']),
+    files: int('dav-files', values['dav-files']),
+    connections: int('dav-connections', values['dav-connections']),
+    rounds: int('dav-rounds', values['dav-rounds']),
+    seconds: Math.min(opts.seconds, 4),
+    logLevel: opts.logLevel,
+  };
 
   const started = performance.now();
   const log = (s: string): void => console.log(s);
   const outDir = join(ROOT, '.bench');
   log(`Bastide bench — node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
-  if (only.has('start') || only.has('http')) {
+  if (only.has('start') || only.has('http') || only.has('dav') || only.has('drive')) {
     const state = serverBuildState();
     if (state === 'missing' || values.build) {
       log(`server build ${state === 'missing' ? 'missing' : 'requested'}: npm run build:server`);
@@ -98,6 +117,8 @@ async function main(): Promise<number> {
     );
   }
   if (only.has('web')) await group('web bundle', () => webBundle());
+  if (only.has('drive')) await group('drive listing of 10,000 files in Chromium', () => driveList({ log }));
+  if (only.has('dav')) await group('WebDAV vs Apache mod_dav', () => dav({ ...davOpts, log, ...(values.profile ? { profileDir: join(outDir, 'profiles') } : {}) }));
 
   const seconds = (performance.now() - started) / 1000;
   log(`\n${table(figures)}\n`);
@@ -110,7 +131,7 @@ async function main(): Promise<number> {
         date: new Date().toISOString(),
         seconds,
         machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: loadavg() },
-        options: { ...opts, only: [...only], profile: values.profile, ladder: values.ladder },
+        options: { ...opts, dav: davOpts, only: [...only], profile: values.profile, ladder: values.ladder },
         passed: failed.length === 0,
         figures,
       },

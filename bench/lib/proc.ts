@@ -93,12 +93,17 @@ export interface Child {
 }
 
 export function spawnNode(label: string, args: string[], env: NodeJS.ProcessEnv, opts: { stdin?: string } = {}): Child {
+  return spawnCommand(label, process.execPath, args, env, opts);
+}
+
+/** Like spawnNode, for any executable (e.g. Apache httpd as a peer). */
+export function spawnCommand(label: string, command: string, args: string[], env: NodeJS.ProcessEnv, opts: { stdin?: string } = {}): Child {
   let tail = '';
   const keep = (b: Buffer): void => {
     tail = (tail + b.toString('utf8')).slice(-8000);
   };
   const spawnedAt = performance.now();
-  const proc = spawn(process.execPath, args, {
+  const proc = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -189,4 +194,24 @@ function newestMtime(dir: string, ext: string): number {
 export function serverBuildState(): 'missing' | 'stale' | 'fresh' {
   if (!existsSync(SERVER_DIST)) return 'missing';
   return newestMtime(join(ROOT, 'server', 'src'), '.ts') > statSync(SERVER_DIST).mtimeMs ? 'stale' : 'fresh';
+}
+
+/** The direct children of a live process (Linux /proc), e.g. Apache's serving processes. */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** CPU time (user + system) of a process and its direct children, in milliseconds; undefined when unreadable. */
+export function treeCpuMs(pid: number): number | undefined {
+  const own = cpuMs(pid);
+  if (own === undefined) return undefined;
+  return childPids(pid).reduce((sum, c) => sum + (cpuMs(c) ?? 0), own);
 }

@@ -55,17 +55,41 @@ export async function* chunksOf(data: Buffer | Readable): AsyncGenerator<Buffer>
   }
 }
 
-async function writeFully(fh: FileHandle, buf: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < buf.length) {
-    const { bytesWritten } = await fh.write(buf, offset, buf.length - offset);
-    offset += bytesWritten;
+/** Incoming chunks are gathered into writes of about this size (one syscall instead of ~16 socket chunks). */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+/** …or of this many chunks, whichever comes first (a slow sender's tiny chunks are not hoarded). */
+const WRITE_BATCH_CHUNKS = 64;
+/**
+ * While a large file is spooled with `fsync`, its pages are flushed in the background every this many
+ * bytes (fdatasync on the thread pool, one at a time), so the disk writes while the body still arrives
+ * and the final fsync, which the caller waits for, has little left to do.
+ */
+const BACKGROUND_SYNC_BYTES = 32 * 1024 * 1024;
+/** Read-stream buffer for blob reads: fewer, larger reads than the 64 KiB default for big files. */
+export const READ_CHUNK_BYTES = 512 * 1024;
+
+async function writeFully(fh: FileHandle, bufs: Buffer[]): Promise<void> {
+  let rest = bufs;
+  while (rest.length > 0) {
+    let { bytesWritten } = rest.length === 1 ? await fh.write(rest[0]!, 0, rest[0]!.length) : await fh.writev(rest);
+    // Short write: drop what went out and retry with the remainder.
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (bytesWritten >= b.length) bytesWritten -= b.length;
+      else {
+        next.push(bytesWritten > 0 ? b.subarray(bytesWritten) : b);
+        bytesWritten = 0;
+      }
+    }
+    rest = next;
   }
 }
 
 /**
  * Streams `data` into a new file at `path` while hashing it. Returns the SHA-256, the size and (when asked)
  * the MD5 (S3 Content-MD5). The file is fsynced when `fsync` is true. On failure the file is removed.
+ * Hashing the next chunks overlaps the write of the previous batch (one write in flight, so at most two
+ * batches are held), and a long file is flushed to disk in the background as it grows.
  */
 export async function spoolToFile(
   data: Buffer | Readable,
@@ -76,15 +100,56 @@ export async function spoolToFile(
   const md5 = opts.md5 ? createHash('md5') : undefined;
   let size = 0;
   const fh = await open(path, 'wx', 0o600);
+  let writing: Promise<void> | undefined;
+  let syncing: Promise<void> | undefined;
+  let syncError: unknown;
+  let unsynced = 0;
+  let batch: Buffer[] = [];
+  let batchBytes = 0;
+  const flush = async (): Promise<void> => {
+    if (writing) await writing;
+    writing = undefined;
+    if (batchBytes === 0) return;
+    const bufs = batch;
+    unsynced += batchBytes;
+    batch = [];
+    batchBytes = 0;
+    writing = writeFully(fh, bufs);
+    // Observed now (a failure surfaces at the next flush), so it is never an unhandled rejection.
+    writing.catch(() => undefined);
+    if (opts.fsync && unsynced >= BACKGROUND_SYNC_BYTES && !syncing) {
+      unsynced = 0;
+      // Flushes what the earlier writes left in the page cache; the write just started goes on meanwhile.
+      syncing = fh.datasync().then(
+        () => {
+          syncing = undefined;
+        },
+        (e: unknown) => {
+          syncError ??= e;
+          syncing = undefined;
+        },
+      );
+    }
+  };
   try {
     for await (const chunk of chunksOf(data)) {
       sha.update(chunk);
       md5?.update(chunk);
       size += chunk.length;
-      await writeFully(fh, chunk);
+      batch.push(chunk);
+      batchBytes += chunk.length;
+      if (batchBytes >= WRITE_BATCH_BYTES || batch.length >= WRITE_BATCH_CHUNKS) await flush();
     }
+    await flush();
+    if (writing) await writing;
+    writing = undefined;
+    if (syncing) await syncing;
+    if (syncError) throw syncError;
     if (opts.fsync) await fh.sync();
   } catch (e) {
+    // Let an in-flight write or flush finish before closing the handle under it.
+    await writing?.catch(() => undefined);
+    await syncing;
     await fh.close().catch(() => undefined);
     await unlink(path).catch(() => undefined);
     if (!Buffer.isBuffer(data) && !data.destroyed) data.destroy();
@@ -186,9 +251,9 @@ export class FsBlobStore implements BlobStore {
     const info = await this.stat(sha256);
     if (!info) throw new AppError('not_found', { blob: sha256 });
     const path = this.pathFor(sha256);
-    if (!range) return createReadStream(path);
+    if (!range) return createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
     const r = resolveRange(range, info.size);
-    return createReadStream(path, { start: r.start, end: r.end });
+    return createReadStream(path, { start: r.start, end: r.end, highWaterMark: READ_CHUNK_BYTES });
   }
 
   async stat(sha256: string): Promise<BlobInfo | null> {

@@ -2,9 +2,11 @@ import { AppError } from '../../errors.js';
 import { listChildren, quota } from '../../modules/drive/commands.js';
 import { activeLocks, covering } from '../../modules/drive/locks.js';
 import { pathKey } from '../../modules/drive/names.js';
-import { depthHeader, hrefOf, multistatus, readAllowed, readXml, resolve, type DavRequest } from './context.js';
-import { allNames, propstat, propValue, propXml, type PropTarget } from './props.js';
+import { depthHeader, encodeSegment, hrefOf, multistatus, readAllowed, readXml, resolve, type DavRequest } from './context.js';
+import { allNames, allpropResponse, propstat, propValue, propXml, QUOTA, type PropTarget } from './props.js';
 import { child, clark, DAV_NS, elements, esc } from './xml.js';
+
+const QUOTA_NAMES = new Set(QUOTA.map((p) => clark(DAV_NS, p)));
 
 export async function propfind(d: DavRequest): Promise<void> {
   await readAllowed(d);
@@ -29,19 +31,28 @@ export async function propfind(d: DavRequest): Promise<void> {
   const node = await resolve(d);
   if (node === null) throw new AppError('not_found');
   const locks = await activeLocks(d.platform.db, d.owner, d.platform.clock.now());
-  const q = await quota(d.platform.db, d.owner);
+  // The quota takes two aggregate queries: only when a quota property is asked for (allprop leaves it out).
+  const q = mode === 'prop' && wanted.some((n) => QUOTA_NAMES.has(n)) ? await quota(d.platform, d.platform.db, d.owner) : { used: 0, available: 0 };
   const lockRoot = (l: { path: string }): string => hrefOf(d, l.path.split('/').slice(1), false);
-  const targets: Array<{ segs: string[]; t: PropTarget }> = [];
-  const add = (segs: string[], n: PropTarget['node']): void => {
-    const folder = n === 'root' || n.kind === 'folder';
-    targets.push({ segs, t: { node: n, href: hrefOf(d, segs, folder), locks: covering(locks, pathKey(segs)), lockRoot, quota: q } });
-  };
-  add(d.segments, node);
-  if (depth === '1' && (node === 'root' || node.kind === 'folder')) {
-    for (const c of await listChildren(d.platform.db, d.owner, node === 'root' ? null : node.id)) add([...d.segments, c.name], c);
+  const folder = node === 'root' || node.kind === 'folder';
+  const targets: PropTarget[] = [{ node, href: hrefOf(d, d.segments, folder), locks: locks.length ? covering(locks, pathKey(d.segments)) : [], lockRoot, quota: q }];
+  if (depth === '1' && folder) {
+    // One query for all the children; each href is the folder's plus one encoded segment.
+    const prefix = hrefOf(d, d.segments, true);
+    const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
+    for (const c of await listChildren(d.platform.db, d.owner, node === 'root' ? null : node.id)) {
+      const isFolder = c.kind === 'folder';
+      const href = `${base}${encodeSegment(c.name)}${isFolder ? '/' : ''}`;
+      targets.push({ node: c, href, locks: locks.length ? covering(locks, pathKey([...d.segments, c.name])) : [], lockRoot, quota: q });
+    }
   }
-  let out = '';
-  for (const { t } of targets) {
+  const parts: string[] = [];
+  for (const t of targets) {
+    const fast = mode === 'allprop' ? allpropResponse(t) : undefined;
+    if (fast !== undefined) {
+      parts.push(fast);
+      continue;
+    }
     const found: string[] = [];
     const missing: string[] = [];
     const names = mode === 'prop' ? wanted : allNames(t);
@@ -55,7 +66,7 @@ export async function propfind(d: DavRequest): Promise<void> {
         if (mode === 'prop') missing.push(propXml(name, ''));
       } else found.push(propXml(name, v));
     }
-    out += `<D:response><D:href>${esc(t.href)}</D:href>${propstat(found, missing)}</D:response>`;
+    parts.push(`<D:response><D:href>${esc(t.href)}</D:href>${propstat(found, missing)}</D:response>`);
   }
-  await multistatus(d.reply, out);
+  await multistatus(d.reply, parts.join(''));
 }
