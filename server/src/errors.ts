@@ -49,6 +49,18 @@ export const CATALOG = {
   totp_already_enabled: { status: 409, message: 'Two-step verification is already on.' },
   not_ready: { status: 503, message: 'The service is not ready.', smtp: '421 4.3.0', imap: '[UNAVAILABLE]', temporary: true },
   shutting_down: { status: 503, message: 'The server is restarting; try again in a moment.', smtp: '421 4.3.2', imap: '[UNAVAILABLE]', temporary: true },
+  // Drive sharing and public links.
+  link_unavailable: { status: 410, message: 'This link has expired, reached its download limit or was removed.' },
+  link_locked: { status: 401, message: 'This link is protected by a password.' },
+  link_password_wrong: { status: 403, message: 'The password is not right.' },
+  // Drive transfers (tus uploads, zip downloads, import).
+  upload_expired: { status: 410, message: 'This upload has expired; start it again.' },
+  checksum_mismatch: { status: 460, message: 'The data does not match its checksum; send it again.' },
+  // Calendar and contacts (CalDAV/CardDAV preconditions are named in the error's details).
+  invalid_calendar_data: { status: 400, message: 'This is not valid iCalendar data.' },
+  invalid_vcard: { status: 400, message: 'This is not valid vCard data.' },
+  unsupported_component: { status: 400, message: 'This calendar does not accept this kind of item.' },
+  uid_conflict: { status: 409, message: 'Another item in this collection already has this UID.' },
   internal: { status: 500, message: 'Something went wrong on the server.', smtp: '451 4.3.0', imap: '[SERVERBUG]', temporary: true },
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -5,6 +5,9 @@ import { notificationsModule } from './notifications/index.js';
 import { searchModule } from './search/index.js';
 import { portabilityModule } from './portability/index.js';
 import { driveModule } from './drive/index.js';
+import { calendarModule } from './calendar/index.js';
+import { contactsModule } from './contacts/index.js';
+import { chatModule } from './chat/index.js';
 
 /** Every module, in dependency order (migrations run in this order). Add a module here. */
-export const modules: BastideModule[] = [identityModule, spacesModule, notificationsModule, searchModule, portabilityModule, driveModule];
+export const modules: BastideModule[] = [identityModule, spacesModule, notificationsModule, searchModule, portabilityModule, driveModule, calendarModule, contactsModule, chatModule];

@@ -7,14 +7,13 @@ import { addRef, releaseRef, trackUpload } from '../../platform/blobs/refs.js';
 import type { DbOrTx, Tx } from '../../platform/db/index.js';
 import type { Actor, Emit, Platform } from '../../platform/module.js';
 import type { DriveNodesTable } from './schema.js';
+import { driveResource, rootOf, type DriveOwnerRef } from './policy.js';
 import { uniqueViolation } from '../identity/repo.js';
 import { cleanNodeName, nameKey } from './names.js';
 
 export type NodeRow = DriveNodesTable;
-export interface Owner {
-  type: 'user' | 'space';
-  id: string;
-}
+/** A drive (a user's or a space's), possibly reached through a share (paths then start at its node). */
+export type Owner = DriveOwnerRef;
 export interface DriveContext {
   platform: Platform;
   actor: Actor;
@@ -23,30 +22,44 @@ export interface DriveContext {
 /** Runs inside the command's transaction before it writes (the DAV adapter checks locks and If here). */
 export type Guard = (trx: Tx) => Promise<void>;
 
-/** The per-user storage quota until quotas become configurable: 10 GiB. */
-export const DEFAULT_QUOTA_BYTES = 10 * 1024 ** 3;
 /** Folders nested deeper than this are refused (keeps recursive walks bounded). */
 const MAX_DEPTH = 64;
 
 export const newEtag = (): string => randomBytes(12).toString('hex');
 
-async function authorize(ctx: DriveContext, owner: Owner, action: string): Promise<void> {
-  await ctx.platform.policy.authorize(ctx.actor, action, { type: 'drive-node', ownerType: owner.type, ownerId: owner.id });
+export async function authorizeAction(ctx: DriveContext, owner: Owner, action: string): Promise<void> {
+  await ctx.platform.policy.authorize(ctx.actor, action, await driveResource(ctx.platform.db, owner, ctx.actor));
 }
+
+/**
+ * Children of a folder (null: the drive's root). Spelled as the unique index drive_nodes_name_uq is
+ * (owner, coalesce(parent_id, ''), name_key, live rows), so both engines look up through it instead of
+ * scanning the owner's whole drive.
+ */
+const inFolder = (parentId: string | null) => sql<boolean>`coalesce(parent_id, '') = ${parentId ?? ''}`;
 
 function live(db: DbOrTx, owner: Owner) {
   return db.selectFrom('drive_nodes').selectAll().where('owner_type', '=', owner.type).where('owner_id', '=', owner.id).where('deleted_at', 'is', null);
 }
 
-/** The node at `segments` ('root' for the empty path), or null when absent. */
+/**
+ * The node at `segments` ('root' for the empty path of a whole drive), or null when absent. Through a
+ * share, paths start at the shared node (the empty path is that node, when it is still there).
+ */
 export async function resolvePath(db: DbOrTx, owner: Owner, segments: string[]): Promise<NodeRow | 'root' | null> {
   if (segments.length > MAX_DEPTH) return null;
   let parent: string | null = null;
   let node: NodeRow | undefined;
+  const rootId = rootOf(owner);
+  if (rootId !== null) {
+    node = await live(db, owner).where('id', '=', rootId).executeTakeFirst();
+    if (!node || (await ancestors(db, owner, node)).trashed) return null;
+    parent = node.id;
+  }
   for (const seg of segments) {
     if (node && node.kind !== 'folder') return null;
     node = await live(db, owner)
-      .where(parent === null ? sql<boolean>`parent_id is null` : sql<boolean>`parent_id = ${parent}`)
+      .where(inFolder(parent))
       .where('name_key', '=', nameKey(seg))
       .executeTakeFirst();
     if (!node) return null;
@@ -57,26 +70,46 @@ export async function resolvePath(db: DbOrTx, owner: Owner, segments: string[]):
 
 export async function listChildren(db: DbOrTx, owner: Owner, parentId: string | null): Promise<NodeRow[]> {
   return live(db, owner)
-    .where(parentId === null ? sql<boolean>`parent_id is null` : sql<boolean>`parent_id = ${parentId}`)
+    .where(inFolder(parentId))
     .orderBy('name_key')
     .execute();
 }
 
+/** Bytes a drive uses: its files, the trash (rows leave only when purged) and the versions kept. */
 export async function quotaUsed(db: DbOrTx, owner: Owner): Promise<number> {
   const r = await db
     .selectFrom('drive_nodes')
     .select((eb) => eb.fn.sum<number>('size').as('n'))
     .where('owner_type', '=', owner.type)
     .where('owner_id', '=', owner.id)
-    // The trash still counts toward the quota (rows leave only when purged).
     .where('kind', '=', 'file')
     .executeTakeFirst();
-  return Number(r?.n ?? 0);
+  const v = await db
+    .selectFrom('drive_versions')
+    .select((eb) => eb.fn.sum<number>('size').as('n'))
+    .where('owner_type', '=', owner.type)
+    .where('owner_id', '=', owner.id)
+    .executeTakeFirst();
+  return Number(r?.n ?? 0) + Number(v?.n ?? 0);
 }
 
-export async function quota(db: DbOrTx, owner: Owner): Promise<{ used: number; available: number }> {
-  const used = await quotaUsed(db, owner);
-  return { used, available: Math.max(0, DEFAULT_QUOTA_BYTES - used) };
+/** The quota of a drive: the administrator's figure for it, else the configured default. */
+export async function quotaLimit(platform: Platform, db: DbOrTx, owner: Owner): Promise<number> {
+  const q = await db.selectFrom('drive_quotas').select('bytes').where('owner_type', '=', owner.type).where('owner_id', '=', owner.id).executeTakeFirst();
+  if (q) return Number(q.bytes);
+  return owner.type === 'space' ? platform.config.driveSpaceQuotaBytes : platform.config.driveQuotaBytes;
+}
+
+export async function quota(platform: Platform, db: DbOrTx, owner: Owner): Promise<{ used: number; limit: number; available: number }> {
+  const [used, limit] = await Promise.all([quotaUsed(db, owner), quotaLimit(platform, db, owner)]);
+  return { used, limit, available: Math.max(0, limit - used) };
+}
+
+/** Refuses early (before reading a body) a write of `length` bytes replacing `previous` that would not fit. */
+export async function assertFits(platform: Platform, owner: Owner, length: number, previous = 0): Promise<void> {
+  if (length <= 0) return;
+  const { used, limit } = await quota(platform, platform.db, owner);
+  if (used + length - previous > limit) throw new AppError('quota_exceeded');
 }
 
 /** Resolves the parent folder of a path for a write; 409 when it is missing or a file. */
@@ -88,8 +121,15 @@ async function parentFor(db: DbOrTx, owner: Owner, segments: string[]): Promise<
   return p === 'root' ? null : p.id;
 }
 
-function changed(emit: Emit, owner: Owner, what: string, data: Record<string, unknown>): Promise<void> {
-  return emit(`drive.node.${what}`, { ownerType: owner.type, ownerId: owner.id, ...data }, owner.type === 'user' ? [owner.id] : []);
+/** Who hears of a change in a drive: its user, or the members of its space (shares: see share events). */
+export async function driveAudience(db: DbOrTx, owner: Owner): Promise<string[]> {
+  if (owner.type === 'user') return [owner.id];
+  const rows = await db.selectFrom('space_members').select('user_id').where('space_id', '=', owner.id).limit(5000).execute();
+  return rows.map((r) => r.user_id);
+}
+
+async function changed(trx: Tx, emit: Emit, owner: Owner, what: string, data: Record<string, unknown>): Promise<void> {
+  await emit(`drive.node.${what}`, { ownerType: owner.type, ownerId: owner.id, ...data }, await driveAudience(trx, owner));
 }
 
 /** Inserts a node; two writers racing for one name meet the unique index, and the loser gets a 409. */
@@ -103,7 +143,7 @@ async function insertNode(trx: Tx, row: NodeRow): Promise<void> {
 }
 
 export async function createFolder(ctx: DriveContext, owner: Owner, segments: string[], guard?: Guard): Promise<NodeRow> {
-  await authorize(ctx, owner, 'write');
+  await authorizeAction(ctx, owner, 'write');
   const name = cleanNodeName(segments.at(-1) ?? '');
   const now = ctx.platform.clock.now();
   return ctx.platform.transaction(async (trx, emit) => {
@@ -121,9 +161,58 @@ export async function createFolder(ctx: DriveContext, owner: Owner, segments: st
       if (e instanceof AppError && e.code === 'conflict') throw new AppError('already_exists');
       throw e;
     }
-    await changed(emit, owner, 'created', { id: row.id, kind: 'folder' });
+    await changed(trx, emit, owner, 'created', { id: row.id, kind: 'folder' });
     return row;
   });
+}
+
+/**
+ * Keeps the content a file had before an overwrite as a version (its blob reference moves to the
+ * version), then drops the oldest beyond the configured count. Empty content is not kept.
+ */
+export async function keepVersion(trx: Tx, platform: Platform, owner: Owner, previous: NodeRow, now: number): Promise<void> {
+  if (previous.blob_sha256 === null) return;
+  if (platform.config.driveVersions === 0) {
+    await releaseRef(trx, previous.blob_sha256, now);
+    return;
+  }
+  await trx
+    .insertInto('drive_versions')
+    .values({
+      id: newId(now), node_id: previous.id, owner_type: owner.type, owner_id: owner.id, blob_sha256: previous.blob_sha256, size: Number(previous.size),
+      content_type: previous.content_type, etag: previous.etag, author_id: previous.modified_by ?? null, created_at: Number(previous.updated_at), replaced_at: now,
+    })
+    .execute();
+  const extra = await trx.selectFrom('drive_versions').select(['id', 'blob_sha256']).where('node_id', '=', previous.id).orderBy('replaced_at', 'desc').orderBy('id', 'desc').offset(platform.config.driveVersions).limit(1000).execute();
+  await dropVersions(trx, extra, now);
+}
+
+async function dropVersions(trx: Tx, versions: Array<{ id: string; blob_sha256: string | null }>, now: number): Promise<void> {
+  for (const v of versions) {
+    const res = await trx.deleteFrom('drive_versions').where('id', '=', v.id).executeTakeFirst();
+    if (Number(res.numDeletedRows) === 1 && v.blob_sha256) await releaseRef(trx, v.blob_sha256, now);
+  }
+}
+
+/**
+ * After a write, the drive must fit its quota. Old versions of the file just written give way first
+ * (oldest first) — a user near the limit can still save their work; beyond that the write is refused.
+ */
+async function fitOrDropVersions(trx: Tx, platform: Platform, owner: Owner, nodeId: string | null, now: number): Promise<void> {
+  const limit = await quotaLimit(platform, trx, owner);
+  let over = (await quotaUsed(trx, owner)) - limit;
+  if (over <= 0) return;
+  if (nodeId !== null) {
+    const versions = await trx.selectFrom('drive_versions').select(['id', 'blob_sha256', 'size']).where('node_id', '=', nodeId).orderBy('replaced_at', 'asc').orderBy('id', 'asc').execute();
+    const drop: typeof versions = [];
+    for (const v of versions) {
+      if (over <= 0) break;
+      drop.push(v);
+      over -= Number(v.size);
+    }
+    await dropVersions(trx, drop, now);
+  }
+  if (over > 0) throw new AppError('quota_exceeded');
 }
 
 /**
@@ -135,9 +224,10 @@ export async function putFile(
   owner: Owner,
   segments: string[],
   body: Readable | Buffer,
-  opts: { contentType?: string | undefined; guard?: Guard | undefined; check?: ((existing: NodeRow | null) => void) | undefined } = {},
+  opts: { contentType?: string | undefined; guard?: Guard | undefined; check?: ((existing: NodeRow | null) => void) | undefined; createOnly?: boolean } = {},
 ): Promise<{ node: NodeRow; created: boolean }> {
-  await authorize(ctx, owner, 'write');
+  // createOnly: a new file, never an overwrite (what a file-drop link may do).
+  await authorizeAction(ctx, owner, opts.createOnly ? 'create' : 'write');
   const name = cleanNodeName(segments.at(-1) ?? '');
   const { platform } = ctx;
   const info = await platform.blobs.put(body);
@@ -147,34 +237,36 @@ export async function putFile(
     const parentId = await parentFor(trx, owner, segments);
     const existing = await resolvePath(trx, owner, segments);
     if (existing === 'root' || (existing && existing.kind === 'folder')) throw new AppError('method_not_allowed', { reason: 'is_folder' });
+    if (opts.createOnly && existing) throw new AppError('conflict', { reason: 'name_taken' });
     opts.check?.(existing);
     await guard(trx, opts.guard);
-    const used = await quotaUsed(trx, owner);
-    if (used - (existing ? Number(existing.size) : 0) + info.size > DEFAULT_QUOTA_BYTES) throw new AppError('quota_exceeded');
     await addRef(trx, info, now);
     const contentType = (opts.contentType ?? '').slice(0, 200) || 'application/octet-stream';
+    const author = ctx.actor.kind === 'user' ? ctx.actor.userId : null;
     if (existing) {
       // Guarded by the etag read above: a concurrent writer that got there first makes this one a 409
-      // (and the previous blob is released exactly once).
+      // (and the previous content is kept or released exactly once).
       const res = await trx
         .updateTable('drive_nodes')
-        .set({ blob_sha256: info.sha256, size: info.size, content_type: contentType, etag: newEtag(), updated_at: now })
+        .set({ blob_sha256: info.sha256, size: info.size, content_type: contentType, etag: newEtag(), updated_at: now, modified_by: author })
         .where('id', '=', existing.id)
         .where('etag', '=', existing.etag)
         .where('deleted_at', 'is', null)
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) throw new AppError('conflict', { reason: 'concurrent_write' });
-      if (existing.blob_sha256) await releaseRef(trx, existing.blob_sha256, now);
-      await changed(emit, owner, 'updated', { id: existing.id });
+      await keepVersion(trx, platform, owner, existing, now);
+      await fitOrDropVersions(trx, platform, owner, existing.id, now);
+      await changed(trx, emit, owner, 'updated', { id: existing.id });
       const node = await trx.selectFrom('drive_nodes').selectAll().where('id', '=', existing.id).executeTakeFirstOrThrow();
       return { node, created: false };
     }
     const row: NodeRow = {
       id: newId(now), owner_type: owner.type, owner_id: owner.id, parent_id: parentId, name, name_key: nameKey(name), kind: 'file', size: info.size,
-      blob_sha256: info.sha256, content_type: contentType, etag: newEtag(), created_at: now, updated_at: now, deleted_at: null, props: '{}',
+      blob_sha256: info.sha256, content_type: contentType, etag: newEtag(), created_at: now, updated_at: now, deleted_at: null, props: '{}', modified_by: author,
     };
     await insertNode(trx, row);
-    await changed(emit, owner, 'created', { id: row.id, kind: 'file' });
+    await fitOrDropVersions(trx, platform, owner, null, now);
+    await changed(trx, emit, owner, 'created', { id: row.id, kind: 'file' });
     return { node: row, created: true };
   });
 }
@@ -210,6 +302,7 @@ async function purgeTree(trx: Tx, owner: Owner, node: NodeRow, now: number): Pro
   const nodes = await subtree(trx, owner, node, { withTrashed: true });
   let removed = 0;
   for (const n of [...nodes].reverse()) {
+    if (n.kind === 'file') await dropVersions(trx, await trx.selectFrom('drive_versions').select(['id', 'blob_sha256']).where('node_id', '=', n.id).execute(), now);
     const res = await trx.deleteFrom('drive_nodes').where('id', '=', n.id).executeTakeFirst();
     if (Number(res.numDeletedRows) !== 1) continue;
     removed++;
@@ -220,7 +313,8 @@ async function purgeTree(trx: Tx, owner: Owner, node: NodeRow, now: number): Pro
 
 /** Moves a node to the trash: only the node is marked; its subtree stays attached and is unreachable. */
 export async function deleteNode(ctx: DriveContext, owner: Owner, segments: string[], g?: Guard): Promise<void> {
-  await authorize(ctx, owner, 'delete');
+  if (segments.length === 0) throw new AppError('forbidden', { reason: 'root' });
+  await authorizeAction(ctx, owner, 'delete');
   const now = ctx.platform.clock.now();
   await ctx.platform.transaction(async (trx, emit) => {
     const node = await resolvePath(trx, owner, segments);
@@ -230,7 +324,7 @@ export async function deleteNode(ctx: DriveContext, owner: Owner, segments: stri
     const res = await trx.updateTable('drive_nodes').set({ deleted_at: now }).where('id', '=', node.id).where('deleted_at', 'is', null).executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) throw new AppError('not_found');
     await ctx.platform.audit.record(trx, { actor: ctx.actor, action: 'drive.node.deleted', targetType: 'drive-node', targetId: node.id, ip: ctx.ip, details: { name: node.name, kind: node.kind, trashed: true } });
-    await changed(emit, owner, 'deleted', { id: node.id });
+    await changed(trx, emit, owner, 'deleted', { id: node.id });
   });
 }
 
@@ -256,6 +350,15 @@ async function ancestors(db: DbOrTx, owner: Owner, node: NodeRow): Promise<{ cha
   return { chain, trashed: chain.some((p) => p.deleted_at !== null) };
 }
 
+/** The names from the drive's root to a live node (its own name last); null when it or a folder above is gone. */
+export async function nodePath(db: DbOrTx, owner: Owner, nodeId: string): Promise<string[] | null> {
+  const node = await nodeById(db, { type: owner.type, id: owner.id }, nodeId);
+  if (!node || node.deleted_at !== null) return null;
+  const { chain, trashed } = await ancestors(db, owner, node);
+  if (trashed) return null;
+  return [...chain.reverse().map((p) => p.name), node.name];
+}
+
 /** A trashed node that is not itself inside a trashed folder; 404 otherwise. */
 async function trashedNode(db: DbOrTx, owner: Owner, id: string): Promise<NodeRow> {
   const node = await nodeById(db, owner, id);
@@ -266,7 +369,7 @@ async function trashedNode(db: DbOrTx, owner: Owner, id: string): Promise<NodeRo
 
 /** The trash: nodes deleted directly (those inside a trashed folder go and come back with it), newest first. */
 export async function listTrash(ctx: DriveContext, owner: Owner): Promise<TrashItem[]> {
-  await authorize(ctx, owner, 'read');
+  await authorizeAction(ctx, owner, 'trash');
   const rows = await ctx.platform.db
     .selectFrom('drive_nodes')
     .selectAll()
@@ -290,7 +393,7 @@ export async function listTrash(ctx: DriveContext, owner: Owner): Promise<TrashI
  * when the name is taken there meanwhile, the node comes back as "name (restored)".
  */
 export async function restoreNode(ctx: DriveContext, owner: Owner, id: string): Promise<NodeRow> {
-  await authorize(ctx, owner, 'write');
+  await authorizeAction(ctx, owner, 'trash');
   const now = ctx.platform.clock.now();
   return ctx.platform.transaction(async (trx, emit) => {
     const node = await trashedNode(trx, owner, id);
@@ -301,7 +404,7 @@ export async function restoreNode(ctx: DriveContext, owner: Owner, id: string): 
     }
     const taken = async (key: string) =>
       (await live(trx, owner)
-        .where(parentId === null ? sql<boolean>`parent_id is null` : sql<boolean>`parent_id = ${parentId}`)
+        .where(inFolder(parentId))
         .where('name_key', '=', key)
         .executeTakeFirst()) !== undefined;
     let name = node.name;
@@ -318,34 +421,34 @@ export async function restoreNode(ctx: DriveContext, owner: Owner, id: string): 
       throw e;
     }
     await ctx.platform.audit.record(trx, { actor: ctx.actor, action: 'drive.node.restored', targetType: 'drive-node', targetId: node.id, ip: ctx.ip, details: { name, kind: node.kind } });
-    await changed(emit, owner, 'created', { id: node.id, kind: node.kind });
+    await changed(trx, emit, owner, 'created', { id: node.id, kind: node.kind });
     return trx.selectFrom('drive_nodes').selectAll().where('id', '=', node.id).executeTakeFirstOrThrow();
   });
 }
 
 /** Deletes one trashed item for good. */
 export async function purgeNode(ctx: DriveContext, owner: Owner, id: string): Promise<void> {
-  await authorize(ctx, owner, 'delete');
+  await authorizeAction(ctx, owner, 'trash');
   const now = ctx.platform.clock.now();
   await ctx.platform.transaction(async (trx, emit) => {
     const node = await trashedNode(trx, owner, id);
     const count = await purgeTree(trx, owner, node, now);
     if (count === 0) throw new AppError('not_found');
     await ctx.platform.audit.record(trx, { actor: ctx.actor, action: 'drive.node.purged', targetType: 'drive-node', targetId: node.id, ip: ctx.ip, details: { name: node.name, kind: node.kind, nodes: count } });
-    await changed(emit, owner, 'purged', { id: node.id });
+    await changed(trx, emit, owner, 'purged', { id: node.id });
   });
 }
 
 /** Empties the trash; the number of items purged. */
 export async function emptyTrash(ctx: DriveContext, owner: Owner): Promise<number> {
-  await authorize(ctx, owner, 'delete');
+  await authorizeAction(ctx, owner, 'trash');
   const items = await listTrash(ctx, owner);
   const now = ctx.platform.clock.now();
   return ctx.platform.transaction(async (trx, emit) => {
     let nodes = 0;
     for (const { node } of items) nodes += await purgeTree(trx, owner, node, now);
     await ctx.platform.audit.record(trx, { actor: ctx.actor, action: 'drive.trash.emptied', targetType: 'drive-node', ip: ctx.ip, details: { items: items.length, nodes } });
-    await changed(emit, owner, 'purged', { count: items.length });
+    await changed(trx, emit, owner, 'purged', { count: items.length });
     return items.length;
   });
 }
@@ -368,8 +471,10 @@ function isInside(inner: string[], outer: string[]): boolean {
 
 /** Copies a node (folders recursively unless depth is 0); Overwrite semantics as in WebDAV. */
 export async function copyNode(ctx: DriveContext, owner: Owner, from: string[], to: string[], opts: { overwrite: boolean; shallow?: boolean; guard?: Guard }): Promise<{ created: boolean }> {
-  await authorize(ctx, owner, 'read');
-  await authorize(ctx, owner, 'write');
+  if (from.length === 0 || to.length === 0) throw new AppError('forbidden', { reason: 'root' });
+  await authorizeAction(ctx, owner, 'read');
+  if (from.length === 0 || to.length === 0) throw new AppError('forbidden', { reason: 'root' });
+  await authorizeAction(ctx, owner, 'write');
   const name = cleanNodeName(to.at(-1) ?? '');
   if (isInside(to, from) || isInside(from, to)) throw new AppError('forbidden', { reason: 'same_or_inside' });
   const now = ctx.platform.clock.now();
@@ -381,7 +486,7 @@ export async function copyNode(ctx: DriveContext, owner: Owner, from: string[], 
     const nodes = opts.shallow ? [src] : await subtree(trx, owner, src);
     const size = nodes.reduce((s, n) => s + Number(n.size), 0);
     const { parentId, replaced } = await prepareDestination(trx, ctx, owner, to, opts.overwrite, now);
-    if ((await quotaUsed(trx, owner)) + size > DEFAULT_QUOTA_BYTES) throw new AppError('quota_exceeded');
+    if ((await quotaUsed(trx, owner)) + size > (await quotaLimit(ctx.platform, trx, owner))) throw new AppError('quota_exceeded');
     const ids = new Map<string, string>();
     for (const n of nodes) {
       const id = newId(now);
@@ -393,14 +498,15 @@ export async function copyNode(ctx: DriveContext, owner: Owner, from: string[], 
       });
       if (n.blob_sha256) await addRef(trx, { sha256: n.blob_sha256, size: Number(n.size) }, now);
     }
-    await changed(emit, owner, 'created', { id: ids.get(src.id), kind: src.kind });
+    await changed(trx, emit, owner, 'created', { id: ids.get(src.id), kind: src.kind });
     return { created: !replaced };
   });
 }
 
 /** Moves or renames a node; Overwrite semantics as in WebDAV. */
 export async function moveNode(ctx: DriveContext, owner: Owner, from: string[], to: string[], opts: { overwrite: boolean; guard?: Guard }): Promise<{ created: boolean }> {
-  await authorize(ctx, owner, 'write');
+  if (from.length === 0 || to.length === 0) throw new AppError('forbidden', { reason: 'root' });
+  await authorizeAction(ctx, owner, 'write');
   const name = cleanNodeName(to.at(-1) ?? '');
   if (isInside(to, from) || isInside(from, to)) throw new AppError('forbidden', { reason: 'same_or_inside' });
   const now = ctx.platform.clock.now();
@@ -411,7 +517,7 @@ export async function moveNode(ctx: DriveContext, owner: Owner, from: string[], 
     await guard(trx, opts.guard);
     const { parentId, replaced } = await prepareDestination(trx, ctx, owner, to, opts.overwrite, now);
     await trx.updateTable('drive_nodes').set({ parent_id: parentId, name, name_key: nameKey(name), updated_at: now }).where('id', '=', src.id).execute();
-    await changed(emit, owner, 'moved', { id: src.id });
+    await changed(trx, emit, owner, 'moved', { id: src.id });
     return { created: !replaced };
   });
 }
@@ -420,7 +526,8 @@ export type PropOp = { op: 'set'; name: string; value: string } | { op: 'remove'
 
 /** Applies dead-property changes atomically (Clark names, values are inner XML). */
 export async function patchProps(ctx: DriveContext, owner: Owner, segments: string[], ops: PropOp[], g?: Guard): Promise<void> {
-  await authorize(ctx, owner, 'write');
+  if (segments.length === 0) throw new AppError('forbidden', { reason: 'root' });
+  await authorizeAction(ctx, owner, 'write');
   await ctx.platform.transaction(async (trx, emit) => {
     const node = await resolvePath(trx, owner, segments);
     if (node === null) throw new AppError('not_found');
@@ -434,11 +541,11 @@ export async function patchProps(ctx: DriveContext, owner: Owner, segments: stri
     const text = JSON.stringify(props);
     if (text.length > 1024 * 1024) throw new AppError('payload_too_large');
     await trx.updateTable('drive_nodes').set({ props: text }).where('id', '=', node.id).execute();
-    await changed(emit, owner, 'updated', { id: node.id });
+    await changed(trx, emit, owner, 'updated', { id: node.id });
   });
 }
 
 /** Read access check for adapters that read through resolvePath/listChildren. */
 export async function authorizeRead(ctx: DriveContext, owner: Owner): Promise<void> {
-  await authorize(ctx, owner, 'read');
+  await authorizeAction(ctx, owner, 'read');
 }

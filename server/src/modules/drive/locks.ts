@@ -3,16 +3,38 @@ import { AppError } from '../../errors.js';
 import type { DbOrTx, Tx } from '../../platform/db/index.js';
 import type { DriveLocksTable } from './schema.js';
 import type { DriveContext, Owner } from './commands.js';
+import { driveResource } from './policy.js';
 
 export type LockRow = DriveLocksTable;
 export const DEFAULT_LOCK_SECONDS = 3600;
 export const MAX_LOCK_SECONDS = 7 * 86400;
 
-/** The owner's unexpired locks (expired ones are removed on the way). */
+/**
+ * The owner's unexpired locks (expired ones are removed on the way). Lock paths are kept relative to the
+ * owner's root; through a share they are seen relative to the share's root (a depth-infinity lock above
+ * it covers the whole share, seen at its root), and locks elsewhere in the owner's drive are not seen.
+ */
 export async function activeLocks(db: DbOrTx, owner: Owner, now: number): Promise<LockRow[]> {
   await db.deleteFrom('drive_locks').where('owner_type', '=', owner.type).where('owner_id', '=', owner.id).where('expires_at', '<=', now).execute();
-  return db.selectFrom('drive_locks').selectAll().where('owner_type', '=', owner.type).where('owner_id', '=', owner.id).execute();
+  const rows = await db.selectFrom('drive_locks').selectAll().where('owner_type', '=', owner.type).where('owner_id', '=', owner.id).execute();
+  const prefix = sharePrefix(owner);
+  if (prefix === null) return rows;
+  const out: LockRow[] = [];
+  for (const l of rows) {
+    if (l.path === prefix || l.path.startsWith(`${prefix}/`)) out.push({ ...l, path: l.path.slice(prefix.length) });
+    else if (l.depth === 'infinity' && prefix.startsWith(`${l.path}/`)) out.push({ ...l, path: '' });
+  }
+  return out;
 }
+
+/** The share root's path in the owner's drive, for a drive reached through a share; null otherwise. */
+function sharePrefix(owner: Owner): string | null {
+  if (!owner.share) return null;
+  if (owner.share.prefix === undefined) throw new Error('share prefix not resolved');
+  return owner.share.prefix;
+}
+
+const ownerPath = (owner: Owner, path: string): string => (sharePrefix(owner) ?? '') + path;
 
 /** Locks whose scope includes `path`: on it, or depth-infinity on an ancestor. */
 export function covering(locks: LockRow[], path: string): LockRow[] {
@@ -64,13 +86,13 @@ export async function insertLock(
   input: { path: string; depth: string; scope: string; ownerXml: string; timeoutSeconds: number },
 ): Promise<LockRow> {
   if (ctx.actor.kind !== 'user') throw new AppError('unauthenticated');
-  await ctx.platform.policy.authorize(ctx.actor, 'lock', { type: 'drive-node', ownerType: owner.type, ownerId: owner.id });
+  await ctx.platform.policy.authorize(ctx.actor, 'lock', await driveResource(trx, owner, ctx.actor));
   const now = ctx.platform.clock.now();
   const row: LockRow = {
     token: `urn:uuid:${randomUUID()}`,
     owner_type: owner.type,
     owner_id: owner.id,
-    path: input.path,
+    path: ownerPath(owner, input.path),
     principal_id: ctx.actor.userId,
     depth: input.depth,
     scope: input.scope,
@@ -80,7 +102,7 @@ export async function insertLock(
     created_at: now,
   };
   await trx.insertInto('drive_locks').values(row).execute();
-  return row;
+  return { ...row, path: input.path };
 }
 
 export async function refreshLock(db: DbOrTx, token: string, timeoutSeconds: number, now: number): Promise<LockRow> {
@@ -93,7 +115,8 @@ export async function removeLock(db: DbOrTx, token: string): Promise<void> {
 }
 
 /** Drops the locks on a path and below (the resource was deleted or moved away). */
-export async function removeLocksAt(db: DbOrTx, owner: Owner, path: string): Promise<void> {
+export async function removeLocksAt(db: DbOrTx, owner: Owner, relative: string): Promise<void> {
+  const path = ownerPath(owner, relative);
   const locks = await db.selectFrom('drive_locks').select(['token', 'path']).where('owner_type', '=', owner.type).where('owner_id', '=', owner.id).execute();
   for (const l of locks) if (l.path === path || l.path.startsWith(`${path}/`)) await removeLock(db, l.token);
 }

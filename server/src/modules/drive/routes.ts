@@ -2,8 +2,9 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import type { App, Platform } from '../../platform/module.js';
-import { requireUser } from '../../platform/policy.js';
-import { authorizeRead, createFolder, DEFAULT_QUOTA_BYTES, deleteNode, emptyTrash, listTrash, purgeNode, restoreNode, listChildren, moveNode, putFile, quotaUsed, resolvePath, type DriveContext, type NodeRow, type Owner } from './commands.js';
+import { assertFits, authorizeRead, createFolder, deleteNode, emptyTrash, listTrash, purgeNode, restoreNode, listChildren, moveNode, putFile, resolvePath, type NodeRow } from './commands.js';
+import { DriveRefT, driveTarget } from './access.js';
+import { sendContent } from './content.js';
 import { cleanPath } from './names.js';
 
 /**
@@ -12,8 +13,8 @@ import { cleanPath } from './names.js';
  * 'drive-node' (owner only), so another user's paths simply do not exist here.
  */
 const strict = { additionalProperties: false } as const;
-const PathT = Type.String({ minLength: 1, maxLength: 4096 });
-const Item = Type.Object({
+export const PathT = Type.String({ minLength: 1, maxLength: 4096 });
+export const Item = Type.Object({
   id: Type.String(),
   name: Type.String(),
   kind: Type.Union([Type.Literal('file'), Type.Literal('folder')]),
@@ -22,7 +23,8 @@ const Item = Type.Object({
   updatedAt: Type.Number(),
   etag: Type.String(),
 });
-const PathQuery = Type.Object({ path: PathT }, strict);
+const PathQuery = Type.Object({ path: PathT, drive: Type.Optional(DriveRefT) }, strict);
+const DriveQuery = Type.Object({ drive: Type.Optional(DriveRefT) }, strict);
 /** Uploads are bounded by the quota; this is only the transport bound. */
 const UPLOAD_LIMIT = 2 * 1024 ** 3;
 
@@ -34,7 +36,7 @@ export function parsePath(path: string): string[] {
   return cleanPath(trimmed.split('/'));
 }
 
-function itemOf(n: NodeRow): typeof Item.static {
+export function itemOf(n: NodeRow): typeof Item.static {
   return {
     id: n.id,
     name: n.name,
@@ -47,7 +49,7 @@ function itemOf(n: NodeRow): typeof Item.static {
 }
 
 /** The commands speak WebDAV's statuses in places; the JSON API answers with its own codes. */
-async function mapped<T>(fn: () => Promise<T>): Promise<T> {
+export async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
@@ -60,38 +62,12 @@ async function mapped<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function contentDisposition(name: string): string {
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
-}
-
-/** A single "bytes=a-b" range within `size`, null when absent or not understood, 'unsatisfiable' when out of bounds. */
-function parseRange(header: unknown, size: number): { start: number; end: number } | null | 'unsatisfiable' {
-  if (typeof header !== 'string') return null;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return null;
-  let start: number;
-  let end: number;
-  if (m[1] === '') {
-    start = Math.max(0, size - Number(m[2]));
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  }
-  if (start >= size || start > end) return 'unsatisfiable';
-  return { start, end };
-}
-
 export async function driveRoutes(app: App, platform: Platform): Promise<void> {
   const tags = ['drive'];
-  const scope = (req: FastifyRequest): { ctx: DriveContext; owner: Owner } => {
-    const me = requireUser(req.actor);
-    return { ctx: { platform, actor: req.actor, ip: req.ip }, owner: { type: 'user', id: me.userId } };
-  };
+  const scope = (req: FastifyRequest) => driveTarget(req, platform, (req.query as { drive?: string } | undefined)?.drive);
 
   app.get('/drive/items', { schema: { tags, querystring: PathQuery, response: { 200: Type.Object({ path: Type.String(), items: Type.Array(Item) }) } } }, async (req) => {
-    const { ctx, owner } = scope(req);
+    const { ctx, owner } = await scope(req);
     const segments = parsePath(req.query.path);
     await authorizeRead(ctx, owner);
     const node = await resolvePath(platform.db, owner, segments);
@@ -104,17 +80,17 @@ export async function driveRoutes(app: App, platform: Platform): Promise<void> {
 
   app.post(
     '/drive/folders',
-    { schema: { tags, body: Type.Object({ path: PathT, name: Type.String({ minLength: 1, maxLength: 255 }) }, strict), response: { 201: Type.Object({ item: Item }) } } },
+    { schema: { tags, querystring: DriveQuery, body: Type.Object({ path: PathT, name: Type.String({ minLength: 1, maxLength: 255 }) }, strict), response: { 201: Type.Object({ item: Item }) } } },
     async (req, reply) => {
-      const { ctx, owner } = scope(req);
+      const { ctx, owner } = await scope(req);
       const segments = [...parsePath(req.body.path), ...cleanPath([req.body.name])];
       const row = await mapped(() => createFolder(ctx, owner, segments));
       return reply.status(201).send({ item: itemOf(row) });
     },
   );
 
-  app.post('/drive/move', { schema: { tags, body: Type.Object({ from: PathT, to: PathT }, strict), response: { 200: Type.Object({ item: Item }) } } }, async (req) => {
-    const { ctx, owner } = scope(req);
+  app.post('/drive/move', { schema: { tags, querystring: DriveQuery, body: Type.Object({ from: PathT, to: PathT }, strict), response: { 200: Type.Object({ item: Item }) } } }, async (req) => {
+    const { ctx, owner } = await scope(req);
     const from = parsePath(req.body.from);
     const to = parsePath(req.body.to);
     if (from.length === 0 || to.length === 0) throw new AppError('forbidden', { reason: 'root' });
@@ -125,7 +101,7 @@ export async function driveRoutes(app: App, platform: Platform): Promise<void> {
   });
 
   app.delete('/drive/items', { schema: { tags, querystring: PathQuery } }, async (req, reply) => {
-    const { ctx, owner } = scope(req);
+    const { ctx, owner } = await scope(req);
     const segments = parsePath(req.query.path);
     if (segments.length === 0) throw new AppError('forbidden', { reason: 'root' });
     await mapped(() => deleteNode(ctx, owner, segments));
@@ -142,8 +118,8 @@ export async function driveRoutes(app: App, platform: Platform): Promise<void> {
   });
   const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }, strict);
 
-  app.get('/drive/trash', { schema: { tags, response: { 200: Type.Object({ items: Type.Array(TrashItem) }) } } }, async (req) => {
-    const { ctx, owner } = scope(req);
+  app.get('/drive/trash', { schema: { tags, querystring: DriveQuery, response: { 200: Type.Object({ items: Type.Array(TrashItem) }) } } }, async (req) => {
+    const { ctx, owner } = await scope(req);
     const items = await listTrash(ctx, owner);
     return {
       items: items.map(({ node, originalPath }) => ({
@@ -157,8 +133,8 @@ export async function driveRoutes(app: App, platform: Platform): Promise<void> {
     };
   });
 
-  app.post('/drive/trash/:id/restore', { schema: { tags, params: IdParams, response: { 200: Type.Object({ item: Item, path: Type.String() }) } } }, async (req) => {
-    const { ctx, owner } = scope(req);
+  app.post('/drive/trash/:id/restore', { schema: { tags, querystring: DriveQuery, params: IdParams, response: { 200: Type.Object({ item: Item, path: Type.String() }) } } }, async (req) => {
+    const { ctx, owner } = await scope(req);
     const node = await restoreNode(ctx, owner, req.params.id);
     // Where it came back (its original folder, or the root when that folder is gone or in the trash).
     let path = `/${node.name}`;
@@ -172,45 +148,25 @@ export async function driveRoutes(app: App, platform: Platform): Promise<void> {
     return { item: itemOf(node), path };
   });
 
-  app.delete('/drive/trash/:id', { schema: { tags, params: IdParams } }, async (req, reply) => {
-    const { ctx, owner } = scope(req);
+  app.delete('/drive/trash/:id', { schema: { tags, querystring: DriveQuery, params: IdParams } }, async (req, reply) => {
+    const { ctx, owner } = await scope(req);
     await purgeNode(ctx, owner, req.params.id);
     return reply.status(204).send();
   });
 
-  app.delete('/drive/trash', { schema: { tags, response: { 200: Type.Object({ purged: Type.Number() }) } } }, async (req) => {
-    const { ctx, owner } = scope(req);
+  app.delete('/drive/trash', { schema: { tags, querystring: DriveQuery, response: { 200: Type.Object({ purged: Type.Number() }) } } }, async (req) => {
+    const { ctx, owner } = await scope(req);
     return { purged: await emptyTrash(ctx, owner) };
   });
 
   app.get('/drive/content', { schema: { tags, querystring: PathQuery } }, async (req, reply) => {
-    const { ctx, owner } = scope(req);
+    const { ctx, owner } = await scope(req);
     const segments = parsePath(req.query.path);
     await authorizeRead(ctx, owner);
     const node = await resolvePath(platform.db, owner, segments);
     if (node === null) throw new AppError('not_found');
     if (node === 'root' || node.kind !== 'file') throw new AppError('conflict', { reason: 'is_folder' });
-    const size = Number(node.size);
-    const headers: Record<string, string> = {
-      etag: `"${node.etag}"`,
-      'last-modified': new Date(Number(node.updated_at)).toUTCString(),
-      'accept-ranges': 'bytes',
-      'cache-control': 'private, no-cache',
-      'x-content-type-options': 'nosniff',
-      'content-disposition': contentDisposition(node.name),
-      'content-security-policy': "default-src 'none'; sandbox",
-    };
-    const ifRange = req.headers['if-range'];
-    const range = typeof ifRange === 'string' && ifRange !== `"${node.etag}"` ? null : parseRange(req.headers.range, size);
-    if (range === 'unsatisfiable') return reply.status(416).headers({ ...headers, 'content-range': `bytes */${size}` }).send();
-    headers['content-type'] = node.content_type || 'application/octet-stream';
-    if (range) {
-      headers['content-range'] = `bytes ${range.start}-${range.end}/${size}`;
-      headers['content-length'] = String(range.end - range.start + 1);
-    } else headers['content-length'] = String(size);
-    if (size === 0 || !node.blob_sha256) return reply.status(200).headers(headers).send('');
-    const stream = await platform.blobs.get(node.blob_sha256, range ?? undefined);
-    return reply.status(range ? 206 : 200).headers(headers).send(stream);
+    return sendContent(req, reply, platform, node);
   });
 
   // Uploads: the raw body is streamed to the blob store. The catch-all parser lives only in this scope,
@@ -222,14 +178,13 @@ export async function driveRoutes(app: App, platform: Platform): Promise<void> {
       '/drive/content',
       { bodyLimit: UPLOAD_LIMIT, schema: { tags, querystring: PathQuery, response: { 200: Type.Object({ item: Item }), 201: Type.Object({ item: Item }) } } },
       async (req, reply) => {
-        const { ctx, owner } = scope(req);
+        const { ctx, owner } = await scope(req);
         const segments = parsePath((req.query as typeof PathQuery.static).path);
         if (segments.length === 0) throw new AppError('forbidden', { reason: 'root' });
         const length = Number(req.headers['content-length'] ?? 0);
         if (length > 0) {
           const existing = await resolvePath(platform.db, owner, segments);
-          const previous = existing && existing !== 'root' ? Number(existing.size) : 0;
-          if ((await quotaUsed(platform.db, owner)) + length - previous > DEFAULT_QUOTA_BYTES) throw new AppError('quota_exceeded');
+          await assertFits(platform, owner, length, existing && existing !== 'root' ? Number(existing.size) : 0);
         }
         const ct = req.headers['content-type'];
         const { node, created } = await mapped(() => putFile(ctx, owner, segments, req.raw, { contentType: typeof ct === 'string' ? ct : undefined }));

@@ -24,6 +24,8 @@ export interface DriveNodesTable {
   deleted_at: number | null;
   /** WebDAV dead properties: JSON object, Clark name ("{ns}local") → inner XML text. */
   props: string;
+  /** Who wrote the current content (files) or created the folder; null when unknown. */
+  modified_by?: string | null;
 }
 
 export interface DriveLocksTable {
@@ -43,10 +45,72 @@ export interface DriveLocksTable {
   created_at: number;
 }
 
+/** A previous content of a file, kept when it is overwritten (the newest `driveVersions` per file). */
+export interface DriveVersionsTable {
+  id: string;
+  node_id: string;
+  owner_type: string;
+  owner_id: string;
+  blob_sha256: string | null;
+  size: number;
+  content_type: string;
+  /** The etag the file had while this was its content. */
+  etag: string;
+  /** Who wrote this content (null when unknown). */
+  author_id: string | null;
+  /** When this content was written (the node's updated_at at the time). */
+  created_at: number;
+  /** When it stopped being current. */
+  replaced_at: number;
+}
+
+/** A node (and what is below it) shared with a user, a group or a space's members. */
+export interface DriveSharesTable {
+  id: string;
+  node_id: string;
+  owner_type: string;
+  owner_id: string;
+  grantee_type: string;
+  grantee_id: string;
+  /** 'read' or 'write'. */
+  permission: string;
+  created_by: string | null;
+  created_at: number;
+}
+
+/** A public link: anyone with its token reaches the node, within its limits. */
+export interface DriveLinksTable {
+  id: string;
+  token: string;
+  node_id: string;
+  owner_type: string;
+  owner_id: string;
+  /** 'read' (view and download) or 'drop' (upload only: the visitor sees nothing of what is there). */
+  mode: string;
+  password_hash: string | null;
+  expires_at: number | null;
+  max_downloads: number | null;
+  downloads: number;
+  label: string;
+  created_by: string | null;
+  created_at: number;
+}
+
+/** A quota set by an administrator for one user or space (otherwise the configured default applies). */
+export interface DriveQuotasTable {
+  owner_type: string;
+  owner_id: string;
+  bytes: number;
+}
+
 declare module '../../platform/db/schema.js' {
   interface Database {
     drive_nodes: DriveNodesTable;
     drive_locks: DriveLocksTable;
+    drive_versions: DriveVersionsTable;
+    drive_shares: DriveSharesTable;
+    drive_links: DriveLinksTable;
+    drive_quotas: DriveQuotasTable;
   }
 }
 
@@ -91,6 +155,66 @@ export const driveMigrations: Migration[] = [
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('drive_locks_owner').on('drive_locks').columns(['owner_type', 'owner_id']).execute();
+    },
+  },
+  {
+    id: '0002_versions_shares_links',
+    async up(db) {
+      await db.schema.alterTable('drive_nodes').addColumn('modified_by', 'text').execute();
+      await db.schema
+        .createTable('drive_versions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('node_id', 'text', (c) => c.notNull().references('drive_nodes.id').onDelete('cascade'))
+        .addColumn('owner_type', 'text', (c) => c.notNull())
+        .addColumn('owner_id', 'text', (c) => c.notNull())
+        .addColumn('blob_sha256', 'text')
+        .addColumn('size', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('content_type', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('author_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('replaced_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('drive_versions_node').on('drive_versions').columns(['node_id', 'replaced_at']).execute();
+      await db.schema.createIndex('drive_versions_owner').on('drive_versions').columns(['owner_type', 'owner_id']).execute();
+      await db.schema
+        .createTable('drive_shares')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('node_id', 'text', (c) => c.notNull().references('drive_nodes.id').onDelete('cascade'))
+        .addColumn('owner_type', 'text', (c) => c.notNull())
+        .addColumn('owner_id', 'text', (c) => c.notNull())
+        .addColumn('grantee_type', 'text', (c) => c.notNull())
+        .addColumn('grantee_id', 'text', (c) => c.notNull())
+        .addColumn('permission', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('drive_shares_uq').on('drive_shares').columns(['node_id', 'grantee_type', 'grantee_id']).unique().execute();
+      await db.schema.createIndex('drive_shares_grantee').on('drive_shares').columns(['grantee_type', 'grantee_id']).execute();
+      await db.schema
+        .createTable('drive_links')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('token', 'text', (c) => c.notNull().unique())
+        .addColumn('node_id', 'text', (c) => c.notNull().references('drive_nodes.id').onDelete('cascade'))
+        .addColumn('owner_type', 'text', (c) => c.notNull())
+        .addColumn('owner_id', 'text', (c) => c.notNull())
+        .addColumn('mode', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text')
+        .addColumn('expires_at', 'bigint')
+        .addColumn('max_downloads', 'integer')
+        .addColumn('downloads', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('label', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('created_by', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('drive_links_node').on('drive_links').columns(['node_id']).execute();
+      await db.schema
+        .createTable('drive_quotas')
+        .addColumn('owner_type', 'text', (c) => c.notNull())
+        .addColumn('owner_id', 'text', (c) => c.notNull())
+        .addColumn('bytes', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('drive_quotas_pk', ['owner_type', 'owner_id'])
+        .execute();
     },
   },
 ];

@@ -212,6 +212,8 @@ describe('administration', () => {
       ['POST', '/api/admin/groups', { name: 'Intruders' }],
       ['GET', '/api/admin/audit'],
       ['GET', '/api/admin/audit/verify'],
+      ['GET', `/api/admin/drive/quota?ownerType=user&ownerId=${target}`],
+      ['PUT', `/api/admin/drive/quota?ownerType=user&ownerId=${target}`, { bytes: 1 }],
     );
     // Every admin route the OpenAPI document lists is covered.
     const doc = (await raw(srv.url, 'GET', '/api/openapi.json')).json;

@@ -52,6 +52,18 @@ const TEMPLATES: Record<string, Record<Lang, { title: string; body: string }>> =
     en: { title: 'Added to a group', body: 'You are now a member of the group “{group}”.' },
     fr: { title: 'Ajout à un groupe', body: 'Vous êtes maintenant membre du groupe « {group} ».' },
   },
+  'drive.shared': {
+    en: { title: 'Shared with you', body: '{by} shared “{name}” with you.' },
+    fr: { title: 'Partagé avec vous', body: '{by} a partagé « {name} » avec vous.' },
+  },
+  'chat.mention': {
+    en: { title: 'Mentioned in #{channel}', body: '{by} mentioned you in #{channel}.' },
+    fr: { title: 'Mention dans #{channel}', body: '{by} vous a mentionné·e dans #{channel}.' },
+  },
+  'chat.mention_direct': {
+    en: { title: 'Mentioned in a conversation', body: '{by} mentioned you.' },
+    fr: { title: 'Mention dans une conversation', body: '{by} vous a mentionné·e.' },
+  },
   'space.added': {
     en: { title: 'Added to a space', body: '{by} added you to the space “{space}”.' },
     fr: { title: 'Ajout à un espace', body: '{by} vous a ajouté·e à l’espace « {space} ».' },
@@ -96,6 +108,43 @@ export const notificationsModule: BastideModule = {
         const s = await platform.db.selectFrom('spaces').select('name').where('id', '=', spaceId).executeTakeFirst();
         const by = await platform.db.selectFrom('users').select('display_name').where('id', '=', byUserId).executeTakeFirst();
         if (s) await insert(platform, e, userId, 'space.added', { space: s.name, by: by?.display_name ?? '' }, `/spaces/${spaceId}`);
+      },
+    },
+    {
+      // A new share (not a permission change, not a revocation) tells each person it reaches.
+      topic: 'drive.share.changed',
+      async handle(e, platform) {
+        const d = e.data as { shareId: string; created?: boolean; name?: string; granteeType?: string; granteeId?: string };
+        if (!d.created || !d.granteeType || !d.granteeId) return;
+        const share = await platform.db.selectFrom('drive_shares').select(['created_by']).where('id', '=', d.shareId).executeTakeFirst();
+        if (!share) return;
+        const by = share.created_by ? await platform.db.selectFrom('users').select('display_name').where('id', '=', share.created_by).executeTakeFirst() : undefined;
+        let users: string[] = [];
+        if (d.granteeType === 'user') users = [d.granteeId];
+        else if (d.granteeType === 'group') users = (await platform.db.selectFrom('group_members').select('user_id').where('group_id', '=', d.granteeId).limit(5000).execute()).map((r) => r.user_id);
+        else if (d.granteeType === 'space') users = (await platform.db.selectFrom('space_members').select('user_id').where('space_id', '=', d.granteeId).limit(5000).execute()).map((r) => r.user_id);
+        for (const userId of users) {
+          if (userId === share.created_by) continue;
+          await insert(platform, e, userId, 'drive.shared', { name: d.name ?? '', by: by?.display_name ?? '' }, '/drive?view=shared');
+        }
+      },
+    },
+    {
+      // Chat: each person a new message mentions (@login, or @channel/@here where the channel allows it).
+      topic: 'chat.message.created',
+      async handle(e, platform) {
+        const d = e.data as { channelId: string; messageId: string; rootId?: string | null; mentions?: number };
+        if (!d.mentions) return;
+        const msg = await platform.db.selectFrom('chat_messages').select(['user_id', 'author_name', 'deleted_at']).where('id', '=', d.messageId).executeTakeFirst();
+        if (!msg || msg.deleted_at !== null) return;
+        const channel = await platform.db.selectFrom('chat_channels').select(['name', 'kind']).where('id', '=', d.channelId).executeTakeFirst();
+        const by = msg.user_id ? await platform.db.selectFrom('users').select('display_name').where('id', '=', msg.user_id).executeTakeFirst() : undefined;
+        const users = (await platform.db.selectFrom('chat_mentions').select('user_id').where('message_id', '=', d.messageId).limit(5000).execute()).map((r) => r.user_id);
+        const link = d.rootId ? `/chat/${d.channelId}/${d.rootId}?reply=${d.messageId}` : `/chat/${d.channelId}/${d.messageId}`;
+        for (const userId of users) {
+          const where = channel && channel.kind !== 'dm' && channel.kind !== 'group' ? channel.name : '';
+          await insert(platform, e, userId, where ? 'chat.mention' : 'chat.mention_direct', { by: by?.display_name ?? msg.author_name ?? '', channel: where }, link);
+        }
       },
     },
   ],

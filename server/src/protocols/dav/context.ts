@@ -10,6 +10,10 @@ import { bareEtag, parseIfHeader, submittedTokens, type IfList } from './if-head
 import { MAX_XML_BYTES, parseXml, type XmlElement } from './xml.js';
 
 export const DAV_PREFIX = '/dav/files/';
+/** Space drives: /dav/spaces/<space id>/ (members only). */
+export const DAV_SPACES_PREFIX = '/dav/spaces/';
+/** What a share gives its recipients: /dav/shares/<share id>/ (the shared node is the root). */
+export const DAV_SHARES_PREFIX = '/dav/shares/';
 
 export interface DavRequest {
   platform: Platform;
@@ -18,9 +22,9 @@ export interface DavRequest {
   actor: UserActor;
   ctx: DriveContext;
   owner: Owner;
-  /** Cleaned path segments below the user's root. */
+  /** Cleaned path segments below the drive's root. */
   segments: string[];
-  /** Path of the user's root, e.g. /dav/files/alice/ */
+  /** Path of the drive's root, e.g. /dav/files/alice/ or /dav/spaces/<id>/ */
   base: string;
 }
 
@@ -32,8 +36,11 @@ export function hrefOf(d: Pick<DavRequest, 'base'>, segments: string[], folder: 
   return folder && segments.length > 0 ? `${p}/` : p;
 }
 
-/** Splits and cleans the path below /dav/files/<login>/ of an URL or absolute path; null when elsewhere. */
-export function segmentsOf(url: string, login: string): string[] | null {
+/**
+ * Splits and cleans the path below `base` (a drive's root: /dav/files/<login>/ or /dav/spaces/<id>/) of
+ * an URL or absolute path; null when it is elsewhere.
+ */
+export function segmentsOf(url: string, base: string): string[] | null {
   let path = url;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) {
     try {
@@ -43,8 +50,7 @@ export function segmentsOf(url: string, login: string): string[] | null {
     }
   }
   path = path.split('?')[0]!.split('#')[0]!;
-  if (!path.startsWith(DAV_PREFIX)) return null;
-  const raw = path.slice(DAV_PREFIX.length).split('/');
+  const raw = path.split('/').slice(1);
   if (raw.at(-1) === '') raw.pop();
   let decoded: string[];
   try {
@@ -52,9 +58,9 @@ export function segmentsOf(url: string, login: string): string[] | null {
   } catch {
     throw new AppError('bad_request', { reason: 'invalid_percent_encoding' });
   }
-  const [first, ...rest] = decoded;
-  if (first === undefined || first.toLowerCase() !== login.toLowerCase()) return null;
-  return rest.map(cleanNodeName);
+  const baseParts = base.split('/').filter(Boolean).map((s) => decodeURIComponent(s).toLowerCase());
+  if (decoded.length < baseParts.length || baseParts.some((b, i) => decoded[i]!.toLowerCase() !== b)) return null;
+  return decoded.slice(baseParts.length).map(cleanNodeName);
 }
 
 export async function readBody(req: FastifyRequest, limit = MAX_XML_BYTES): Promise<Buffer> {
@@ -119,7 +125,7 @@ export async function checkConditions(d: DavRequest, targets: WriteTarget[], db:
 
 async function evaluateIf(d: DavRequest, lists: IfList[], locks: LockRow[], db: Tx | Platform['db']): Promise<boolean> {
   for (const list of lists) {
-    const segs = list.resource === null ? d.segments : segmentsOf(list.resource, d.actor.login);
+    const segs = list.resource === null ? d.segments : segmentsOf(list.resource, d.base);
     const node = segs ? await resolvePath(db, d.owner, segs) : null;
     const lockTokens = segs ? new Set(covering(locks, pathKey(segs)).map((l) => l.token)) : new Set<string>();
     const etag = node && node !== 'root' ? node.etag : null;
@@ -161,7 +167,7 @@ export function destination(d: DavRequest): string[] {
     const host = d.req.headers.host;
     if (host && u.host !== host) throw new AppError('bad_gateway');
   }
-  const segs = segmentsOf(dest, d.actor.login);
+  const segs = segmentsOf(dest, d.base);
   if (segs === null) throw new AppError('bad_gateway');
   return segs;
 }

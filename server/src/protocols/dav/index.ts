@@ -1,9 +1,11 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
-import { verifyAppPassword } from '../../modules/identity/commands/credentials.js';
 import type { App, Platform } from '../../platform/module.js';
-import { hasScope, type UserActor } from '../../platform/policy.js';
-import { DAV_PREFIX, segmentsOf, type DavRequest } from './context.js';
+import { authenticate, REALM } from './auth.js';
+import { DAV_PREFIX, DAV_SHARES_PREFIX, DAV_SPACES_PREFIX, segmentsOf, type DavRequest } from './context.js';
+import { pathKey } from '../../modules/drive/names.js';
+import { nodePath, type Owner } from '../../modules/drive/commands.js';
+import { driveResource } from '../../modules/drive/policy.js';
 import { copy } from './copy.js';
 import { del } from './delete.js';
 import { get } from './get.js';
@@ -22,19 +24,6 @@ import { unlock } from './unlock.js';
  */
 const EXTRA_METHODS = ['PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'MOVE', 'LOCK', 'UNLOCK'];
 const METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', ...EXTRA_METHODS];
-const REALM = 'Basic realm="Bastide", charset="UTF-8"';
-
-async function authenticate(platform: Platform, req: FastifyRequest): Promise<UserActor | null> {
-  const h = req.headers.authorization;
-  if (typeof h !== 'string' || !/^basic /i.test(h)) return null;
-  const decoded = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8');
-  const i = decoded.indexOf(':');
-  if (i < 0) return null;
-  const found = await verifyAppPassword(platform, decoded.slice(0, i), decoded.slice(i + 1));
-  if (!found) return null;
-  const actor: UserActor = { kind: 'user', userId: found.user.id, login: found.user.login, isAdmin: found.user.is_admin === 1, via: 'app-password', scopes: found.scopes as UserActor['scopes'] };
-  return hasScope(actor, 'dav') ? actor : null;
-}
 
 function sendError(reply: FastifyReply, err: AppError): void {
   if (err.status === 401) void reply.header('www-authenticate', REALM);
@@ -63,14 +52,35 @@ export async function davRoutes(app: App, platform: Platform): Promise<void> {
     const actor = await authenticate(platform, req);
     if (!actor) throw new AppError('unauthenticated');
     const home = `${DAV_PREFIX}${encodeURIComponent(actor.login)}/`;
-    if (!path.startsWith(DAV_PREFIX)) {
+    let base = home;
+    let owner: Owner = { type: 'user', id: actor.userId };
+    if (path.startsWith(DAV_SPACES_PREFIX)) {
+      // A space's drive: members only; for anyone else it does not exist.
+      const spaceId = path.slice(DAV_SPACES_PREFIX.length).split('/')[0] ?? '';
+      if (!/^[0-9A-Za-z]{1,64}$/.test(spaceId)) throw new AppError('not_found');
+      owner = { type: 'space', id: spaceId };
+      if (!(await platform.policy.can(actor, 'read', await driveResource(platform.db, owner, actor)))) throw new AppError('not_found');
+      base = `${DAV_SPACES_PREFIX}${spaceId}/`;
+    } else if (path.startsWith(DAV_SHARES_PREFIX)) {
+      // What a share gives the caller, rooted at the shared node; for anyone else it does not exist.
+      const shareId = path.slice(DAV_SHARES_PREFIX.length).split('/')[0] ?? '';
+      if (!/^[0-9A-Za-z]{1,64}$/.test(shareId)) throw new AppError('not_found');
+      const s = await platform.db.selectFrom('drive_shares').select(['owner_type', 'owner_id', 'node_id']).where('id', '=', shareId).executeTakeFirst();
+      if (!s) throw new AppError('not_found');
+      const plain: Owner = { type: s.owner_type === 'space' ? 'space' : 'user', id: s.owner_id };
+      const names = await nodePath(platform.db, plain, s.node_id);
+      if (names === null) throw new AppError('not_found');
+      owner = { ...plain, share: { id: shareId, rootId: s.node_id, prefix: pathKey(names) } };
+      if (!(await platform.policy.can(actor, 'read', await driveResource(platform.db, owner, actor)))) throw new AppError('not_found');
+      base = `${DAV_SHARES_PREFIX}${shareId}/`;
+    } else if (!path.startsWith(DAV_PREFIX)) {
       await reply.status(301).header('location', home).send();
       return;
     }
-    const segments = segmentsOf(path, actor.login);
+    const segments = segmentsOf(path, base);
     // Another user's tree (or no tree at all): not found, without saying whether it exists.
     if (segments === null) throw new AppError('not_found');
-    const d: DavRequest = { platform, req, reply, actor, ctx: { platform, actor, ip: req.ip }, owner: { type: 'user', id: actor.userId }, segments, base: home };
+    const d: DavRequest = { platform, req, reply, actor, ctx: { platform, actor, ip: req.ip }, owner, segments, base };
     switch (req.method) {
       case 'GET':
         return get(d, false);

@@ -40,7 +40,7 @@ export async function lock(d: DavRequest): Promise<void> {
     const tokens = submittedTokens(parseIfHeader(header));
     const mine = covering(await activeLocks(d.platform.db, d.owner, now), path).find((l) => tokens.has(l.token) && l.principal_id === d.actor.userId);
     if (!mine) throw new AppError('precondition_failed');
-    await answer(d, await refreshLock(d.platform.db, mine.token, timeout, now), 200);
+    await answer(d, { ...(await refreshLock(d.platform.db, mine.token, timeout, now)), path: mine.path }, 200);
     return;
   }
   if (body.ns !== DAV_NS || body.local !== 'lockinfo') throw new AppError('bad_request', { reason: 'lockinfo_expected' });

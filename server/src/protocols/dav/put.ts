@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js';
-import { DEFAULT_QUOTA_BYTES, putFile, quotaUsed } from '../../modules/drive/commands.js';
+import { assertFits, putFile } from '../../modules/drive/commands.js';
 import { checkConditions, checkEtagPreconditions, etagOf, resolve, type DavRequest } from './context.js';
 
 export async function put(d: DavRequest): Promise<void> {
@@ -12,7 +12,7 @@ export async function put(d: DavRequest): Promise<void> {
   // Refuse before reading the body: preconditions, locks and the announced size.
   await checkConditions(d, [target]);
   const length = Number(d.req.headers['content-length'] ?? 0);
-  if (length > 0 && (await quotaUsed(d.platform.db, d.owner)) + length - Number(existing?.size ?? 0) > DEFAULT_QUOTA_BYTES) throw new AppError('quota_exceeded');
+  await assertFits(d.platform, d.owner, length, Number(existing?.size ?? 0));
   const ct = d.req.headers['content-type'];
   const { node, created } = await putFile(d.ctx, d.owner, d.segments, d.req.raw, {
     contentType: typeof ct === 'string' ? ct : undefined,
