@@ -77,20 +77,13 @@ export async function listChildren(db: DbOrTx, owner: Owner, parentId: string | 
 
 /** Bytes a drive uses: its files, the trash (rows leave only when purged) and the versions kept. */
 export async function quotaUsed(db: DbOrTx, owner: Owner): Promise<number> {
-  const r = await db
-    .selectFrom('drive_nodes')
-    .select((eb) => eb.fn.sum<number>('size').as('n'))
-    .where('owner_type', '=', owner.type)
-    .where('owner_id', '=', owner.id)
-    .where('kind', '=', 'file')
-    .executeTakeFirst();
-  const v = await db
-    .selectFrom('drive_versions')
-    .select((eb) => eb.fn.sum<number>('size').as('n'))
-    .where('owner_type', '=', owner.type)
-    .where('owner_id', '=', owner.id)
-    .executeTakeFirst();
-  return Number(r?.n ?? 0) + Number(v?.n ?? 0);
+  // One round trip: the files (trash included) and the versions kept.
+  const r = await sql<{ files: number | string | null; versions: number | string | null }>`
+    select
+      (select sum(size) from drive_nodes where owner_type = ${owner.type} and owner_id = ${owner.id} and kind = 'file') as files,
+      (select sum(size) from drive_versions where owner_type = ${owner.type} and owner_id = ${owner.id}) as versions`.execute(db);
+  const row = r.rows[0];
+  return Number(row?.files ?? 0) + Number(row?.versions ?? 0);
 }
 
 /** The quota of a drive: the administrator's figure for it, else the configured default. */
@@ -235,8 +228,8 @@ export async function putFile(
   const now = platform.clock.now();
   return platform.transaction(async (trx, emit) => {
     const parentId = await parentFor(trx, owner, segments);
-    const existing = await resolvePath(trx, owner, segments);
-    if (existing === 'root' || (existing && existing.kind === 'folder')) throw new AppError('method_not_allowed', { reason: 'is_folder' });
+    const existing = (await live(trx, owner).where(inFolder(parentId)).where('name_key', '=', nameKey(name)).executeTakeFirst()) ?? null;
+    if (existing && existing.kind === 'folder') throw new AppError('method_not_allowed', { reason: 'is_folder' });
     if (opts.createOnly && existing) throw new AppError('conflict', { reason: 'name_taken' });
     opts.check?.(existing);
     await guard(trx, opts.guard);
