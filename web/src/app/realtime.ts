@@ -1,6 +1,8 @@
 /**
  * The realtime socket (/api/realtime): invalidates the matching queries when the server pushes an
- * event; reconnects with exponential backoff and jitter. No polling.
+ * event; reconnects with exponential backoff and jitter, resuming from the last event seen
+ * (`?since=<seq>`, docs/realtime.md) so that nothing missed during the drop is lost, and refetching
+ * everything only when the server answers `resync`. No polling.
  */
 import type { QueryClient } from '@tanstack/react-query';
 
@@ -17,10 +19,13 @@ let keepAlive: ReturnType<typeof setInterval> | null = null;
 let attempts = 0;
 let running = false;
 let everConnected = false;
+/** The seq of the last event processed (or of `hello`): where a reconnection resumes. */
+let lastSeq: number | null = null;
 
 function url(): string {
   const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${window.location.host}/api/realtime`;
+  const since = lastSeq !== null ? `?since=${lastSeq}` : '';
+  return `${proto}//${window.location.host}/api/realtime${since}`;
 }
 
 /** Which cached queries an event topic makes stale. */
@@ -72,8 +77,9 @@ function connect(qc: QueryClient): void {
   socket = ws;
   ws.onopen = () => {
     attempts = 0;
-    // After a reconnection, events may have been missed: refresh what is on screen.
-    if (everConnected) void qc.invalidateQueries();
+    // A reconnection without a resume point (the server restarted before any event): refresh what is
+    // on screen. With one, the server replays what was missed, or says `resync`.
+    if (everConnected && lastSeq === null) void qc.invalidateQueries();
     everConnected = true;
     // Keeps idle proxies from closing the socket; the server answers with a pong.
     keepAlive = setInterval(() => {
@@ -87,7 +93,14 @@ function connect(qc: QueryClient): void {
     } catch {
       return;
     }
-    if (isEvent(msg)) invalidateFor(qc, msg.topic);
+    if (isEvent(msg)) {
+      if (typeof msg.seq === 'number' && (lastSeq === null || msg.seq > lastSeq)) lastSeq = msg.seq;
+      invalidateFor(qc, msg.topic);
+      return;
+    }
+    const m = msg as { type?: unknown; seq?: unknown };
+    if (m.type === 'hello' && typeof m.seq === 'number' && lastSeq === null) lastSeq = m.seq;
+    else if (m.type === 'resync') void qc.invalidateQueries();
   };
   ws.onclose = () => {
     if (socket === ws) socket = null;
@@ -114,6 +127,7 @@ export function startRealtime(qc: QueryClient): void {
   running = true;
   attempts = 0;
   everConnected = false;
+  lastSeq = null;
   connect(qc);
 }
 
