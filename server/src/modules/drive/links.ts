@@ -3,11 +3,12 @@ import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import type { App, Platform } from '../../platform/module.js';
 import { safeEqual, verifyPassword } from '../identity/secrets.js';
-import { assertFits, authorizeRead, listChildren, putFile, resolvePath, type DriveContext, type NodeRow, type Owner } from './commands.js';
+import { assertFits, authorizeRead, driveAudience, listChildren, putFile, resolvePath, type DriveContext, type NodeRow, type Owner } from './commands.js';
 import { sendContent } from './content.js';
 import { cleanNodeName, nameKey } from './names.js';
 import { Item, itemOf, mapped, parsePath } from './routes.js';
 import { unlockProof, type LinkRow } from './shares.js';
+import { selectionEntries, sendZip, zipStream } from './transfer.js';
 
 /**
  * Public links, as visitors use them (no account): /api/public/links/<token>. A link is checked on every
@@ -51,15 +52,22 @@ export async function openLink(platform: Platform, req: FastifyRequest, token: s
   return { link, owner, root, ctx: { platform, actor: req.actor, ip: req.ip } };
 }
 
-/** Counts one download; refuses when the limit is reached meanwhile (two visitors racing for the last one). */
+/**
+ * Counts one download; refuses when the limit is reached meanwhile (two visitors racing for the last one).
+ * The owner's open share dialog hears of it (drive.link.changed).
+ */
 async function countDownload(platform: Platform, link: LinkRow): Promise<void> {
-  const res = await platform.db
-    .updateTable('drive_links')
-    .set((eb) => ({ downloads: eb('downloads', '+', 1) }))
-    .where('id', '=', link.id)
-    .where((eb) => eb.or([eb('max_downloads', 'is', null), eb('downloads', '<', eb.ref('max_downloads'))]))
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) throw new AppError('link_unavailable', { reason: 'used_up' });
+  await platform.transaction(async (trx, emit) => {
+    const res = await trx
+      .updateTable('drive_links')
+      .set((eb) => ({ downloads: eb('downloads', '+', 1) }))
+      .where('id', '=', link.id)
+      .where((eb) => eb.or([eb('max_downloads', 'is', null), eb('downloads', '<', eb.ref('max_downloads'))]))
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) throw new AppError('link_unavailable', { reason: 'used_up' });
+    const owner: Owner = { type: link.owner_type === 'space' ? 'space' : 'user', id: link.owner_id };
+    await emit('drive.link.changed', { linkId: link.id, nodeId: link.node_id, downloaded: true }, await driveAudience(trx, owner));
+  });
 }
 
 /** A name not taken in the folder: "report.pdf", then "report (2).pdf", ... */
@@ -153,6 +161,20 @@ export async function linkRoutes(app: App, platform: Platform): Promise<void> {
     const fromStart = typeof range !== 'string' || /^bytes=0-/.test(range.trim());
     if (fromStart && req.method === 'GET' && req.headers['if-none-match'] === undefined) await countDownload(platform, link);
     return sendContent(req, reply, platform, node);
+  });
+
+  // A folder of a read link (the link's root by default) as a streamed zip; counts as one download.
+  app.get('/public/links/:token/zip', { schema: { tags, params: TokenParams, querystring: PathQuery } }, async (req, reply) => {
+    const { link, owner, ctx } = await openLink(platform, req, req.params.token);
+    if (link.mode !== 'read') throw new AppError('forbidden', { reason: 'drop_link' });
+    await authorizeRead(ctx, owner);
+    const path = req.query.path ?? '/';
+    const node = await resolvePath(platform.db, owner, parsePath(path));
+    if (node === null || node === 'root') throw new AppError('not_found');
+    if (node.kind !== 'folder') throw new AppError('conflict', { reason: 'not_a_folder' });
+    const { entries } = await selectionEntries(platform, owner, [path]);
+    await countDownload(platform, link);
+    return sendZip(reply, `${node.name}.zip`, zipStream(platform, entries));
   });
 
   // File drop: new files only, never an overwrite, nothing shown back but what was just received.

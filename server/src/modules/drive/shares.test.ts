@@ -285,6 +285,18 @@ describe('drive sharing', () => {
     assertError(await put('../évasion.txt', 'x'), 400, 'invalid_name');
     assertError(await put('a/b.txt', 'x'), 400, 'invalid_name');
     assert.deepEqual((await names(alice, '/Dépôt')).sort(), ['déjà là (2).txt', 'déjà là.txt', 'facture (2).txt', 'facture.txt']);
+    assertError(await raw(srv.url, 'GET', `${base}/zip`), 403);
+    // A read link of the same folder downloads it whole as a zip (one download counted).
+    const rl = (await alice.post('/api/drive/links', { path: '/Dépôt', mode: 'read', maxDownloads: 1 })).json.link;
+    const rb = `/api/public/links/${rl.url.split('/s/')[1]}`;
+    const zip = await fetch(`${srv.url}${rb}/zip`);
+    assert.equal(zip.status, 200);
+    assert.equal(zip.headers.get('content-type'), 'application/zip');
+    assert.match(zip.headers.get('content-disposition') ?? '', /^attachment;/);
+    const bytes = Buffer.from(await zip.arrayBuffer());
+    assert.equal(bytes.subarray(0, 4).toString('hex'), '504b0304');
+    assert.ok(bytes.includes(Buffer.from('facture (2).txt')));
+    assert.equal((await fetch(`${srv.url}${rb}/zip`)).status, 410);
   });
 
   test('versions: each overwrite keeps the previous content; download and restore one', async () => {

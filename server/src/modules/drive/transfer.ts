@@ -131,7 +131,7 @@ export function sendZip(reply: FastifyReply, filename: string, zip: { stream: Re
 }
 
 /** The archive entries for `paths` of a drive: one folder (its content under its name), or a selection. */
-async function selectionEntries(platform: Platform, owner: Owner, paths: string[]): Promise<{ entries: ArchiveEntry[]; filename: string }> {
+export async function selectionEntries(platform: Platform, owner: Owner, paths: string[]): Promise<{ entries: ArchiveEntry[]; filename: string }> {
   const parsed = paths.map(parsePath);
   // A path inside another selected one adds nothing: keep the outermost.
   const keys = parsed.map((p) => p.map((s) => s.normalize('NFC')));
