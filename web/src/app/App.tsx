@@ -19,6 +19,7 @@ const SetupPage = lazy(() => auth().then((m) => ({ default: m.SetupPage })));
 const HomePage = lazy(() => import('../features/home/HomePage'));
 const PlaceholderPage = lazy(() => import('../features/placeholder/PlaceholderPage'));
 const DrivePage = lazy(() => import('../features/drive/DrivePage'));
+const PublicLinkPage = lazy(() => import('../features/drive/PublicLinkPage'));
 const settings = () => import('../features/settings');
 const ProfilePage = lazy(() => settings().then((m) => ({ default: m.ProfilePage })));
 const SecurityPage = lazy(() => settings().then((m) => ({ default: m.SecurityPage })));
@@ -124,6 +125,14 @@ function Routes() {
   const path = usePathname();
   const session = useSessionQuery();
 
+  // A public link (/s/<token>): for visitors without an account, whatever the session.
+  if (path.startsWith('/s/') && path.length > 3) {
+    return (
+      <Suspense fallback={<BootScreen><Skeleton label={t('common.loading')} lines={5} /></BootScreen>}>
+        <PublicLinkPage token={path.slice(3)} />
+      </Suspense>
+    );
+  }
   if (path === '/setup') {
     return (
       <Suspense fallback={<BootScreen><Skeleton label={t('common.loading')} lines={5} /></BootScreen>}>

@@ -18,6 +18,7 @@ import { EmptyState } from '../../ui/States';
 import { useToast } from '../../ui/Toast';
 import { AdminNav } from './common';
 import { UserStatusBadges } from './UsersPage';
+import { StorageCard } from './StorageCard';
 
 interface Detail {
   user: AdminUser;
@@ -164,6 +165,7 @@ function UserDetail({ detail }: { detail: Detail }) {
               </ul>
             )}
           </Card>
+          <StorageCard ownerType="user" ownerId={u.id} />
           <Card labelledBy="ud-actions">
             <h2 id="ud-actions" className="card-title-gap">
               {t('admin.users.actionsTitle')}

@@ -13,13 +13,13 @@ import { emptyTrash, listTrash, purgeItem, restoreItem, trashKey, type TrashItem
 import './drive.css';
 
 /** The drive's trash: restore an item to where it was, delete it for good, or empty the trash. */
-export default function TrashView() {
+export default function TrashView({ drive = 'me' }: { drive?: string }) {
   const { t, fmt } = useI18n();
   const qc = useQueryClient();
   const toast = useToast();
   const title = t('drive.trashTitle');
   useDocumentTitle(`${title} · ${t('app.drive')}`);
-  const query = useQuery({ queryKey: trashKey, queryFn: ({ signal }) => listTrash(signal) });
+  const query = useQuery({ queryKey: trashKey(drive), queryFn: ({ signal }) => listTrash(signal, drive) });
   const [purging, setPurging] = useState<TrashItem | null>(null);
   const [emptying, setEmptying] = useState(false);
   const [busy, setBusy] = useState<string | null>(null);
@@ -29,7 +29,7 @@ export default function TrashView() {
   async function restore(item: TrashItem) {
     setBusy(item.id);
     try {
-      const r = await restoreItem(item.id);
+      const r = await restoreItem(item.id, drive);
       const parent = r.path.slice(0, r.path.lastIndexOf('/')) || '/';
       toast(t('drive.restored', { name: r.item.name, path: parent === '/' ? t('drive.root') : parent }), 'success');
     } catch (e) {
@@ -122,7 +122,7 @@ export default function TrashView() {
         errorText={(e) => errorText(t, e)}
         onConfirm={async () => {
           if (!purging) return;
-          await purgeItem(purging.id);
+          await purgeItem(purging.id, drive);
           toast(t('drive.purged', { name: purging.name }), 'success');
           void refresh();
         }}
@@ -138,7 +138,7 @@ export default function TrashView() {
         danger
         errorText={(e) => errorText(t, e)}
         onConfirm={async () => {
-          await emptyTrash();
+          await emptyTrash(drive);
           toast(t('drive.trashEmptied'), 'success');
           void refresh();
         }}
