@@ -60,8 +60,8 @@ export const SETTINGS: Setting[] = [
   { env: 'BASTIDE_BODY_LIMIT', key: 'bodyLimitBytes', kind: 'int', doc: 'Largest JSON request body in bytes. Default 1048576' },
   { env: 'BASTIDE_WEB_DIR', key: 'webDir', kind: 'string', doc: 'Folder of the built web app. Default web/dist' },
   { env: 'BASTIDE_SHUTDOWN_GRACE_MS', key: 'shutdownGraceMs', kind: 'int', doc: 'How long shutdown waits for in-flight work. Default 10000' },
-  { env: 'BASTIDE_DRIVE_QUOTA', key: 'driveQuotaBytes', kind: 'int', doc: 'Default drive quota of a user, in bytes (versions and trash count). Default 10737418240 (10 GiB)' },
-  { env: 'BASTIDE_DRIVE_SPACE_QUOTA', key: 'driveSpaceQuotaBytes', kind: 'int', doc: 'Default drive quota of a space, in bytes. Default 53687091200 (50 GiB)' },
+  { env: 'BASTIDE_DRIVE_QUOTA', key: 'driveQuotaBytes', kind: 'int', doc: 'Default drive quota of a user, in bytes (versions and trash count). Default 10000000000 (10 GB)' },
+  { env: 'BASTIDE_DRIVE_SPACE_QUOTA', key: 'driveSpaceQuotaBytes', kind: 'int', doc: 'Default drive quota of a space, in bytes. Default 50000000000 (50 GB)' },
   { env: 'BASTIDE_DRIVE_VERSIONS', key: 'driveVersions', kind: 'int', doc: 'Previous versions kept per file (the oldest go first; 0 keeps none). Default 25' },
 ];
 
@@ -83,8 +83,8 @@ function defaults(env: NodeJS.ProcessEnv, cwd: string): Omit<Config, 'baseUrl'> 
     bodyLimitBytes: 1024 * 1024,
     webDir: resolve(cwd, 'web', 'dist'),
     shutdownGraceMs: 10000,
-    driveQuotaBytes: 10 * 1024 ** 3,
-    driveSpaceQuotaBytes: 50 * 1024 ** 3,
+    driveQuotaBytes: 10_000_000_000,
+    driveSpaceQuotaBytes: 50_000_000_000,
     driveVersions: 25,
     ...(env.NODE_ENV === 'test' ? { logLevel: 'silent' as const } : {}),
   };

@@ -521,10 +521,10 @@ export const en = {
   // ---- admin: storage quota ----
   'admin.storage.title': 'Storage',
   'admin.storage.saved': 'Storage quota saved.',
-  'admin.storage.invalid': 'Enter a size in GiB, for example 10 or 2.5.',
+  'admin.storage.invalid': 'Enter a size in GB, for example 10 or 2.5.',
   'admin.storage.custom': 'Set for this account',
   'admin.storage.default': 'Default quota',
-  'admin.storage.limit': 'Quota (GiB)',
+  'admin.storage.limit': 'Quota (GB)',
   'admin.storage.limitHelp': 'Files, the trash and kept versions count. Uploads beyond it are refused.',
   'admin.storage.useDefault': 'Use the default quota',
   'admin.users.saved': 'Changes saved.',

@@ -510,10 +510,10 @@ export const fr: Messages = {
   // ---- admin : quota de stockage ----
   'admin.storage.title': 'Stockage',
   'admin.storage.saved': 'Quota de stockage enregistré.',
-  'admin.storage.invalid': 'Indiquez une taille en Gio, par exemple 10 ou 2,5.',
+  'admin.storage.invalid': 'Indiquez une taille en Go, par exemple 10 ou 2,5.',
   'admin.storage.custom': 'Défini pour ce compte',
   'admin.storage.default': 'Quota par défaut',
-  'admin.storage.limit': 'Quota (Gio)',
+  'admin.storage.limit': 'Quota (Go)',
   'admin.storage.limitHelp': 'Les fichiers, la corbeille et les versions conservées comptent. Au-delà, les envois sont refusés.',
   'admin.storage.useDefault': 'Revenir au quota par défaut',
   'admin.users.saved': 'Modifications enregistrées.',

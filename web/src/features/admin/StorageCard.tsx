@@ -14,7 +14,8 @@ interface Quota {
   custom: boolean;
 }
 
-const GIB = 1024 ** 3;
+/** Sizes are shown in decimal units (kB, MB, GB) everywhere in the app; the quota field follows. */
+const GB = 1_000_000_000;
 
 /** A user's (or space's) drive usage as a bar, and the quota an administrator may set for it. */
 export function StorageCard({ ownerType, ownerId }: { ownerType: 'user' | 'space'; ownerId: string }) {
@@ -24,11 +25,11 @@ export function StorageCard({ ownerType, ownerId }: { ownerType: 'user' | 'space
   const key = ['admin', 'drive-quota', ownerType, ownerId];
   const url = withQuery('/api/admin/drive/quota', { ownerType, ownerId });
   const q = useQuery({ queryKey: key, queryFn: ({ signal }) => api.get<Quota>(url, { signal }) });
-  const [gib, setGib] = useState('');
+  const [gb, setGb] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [fieldError, setFieldError] = useState<string | undefined>();
   useEffect(() => {
-    if (q.data) setGib(String(Math.round((q.data.limit / GIB) * 100) / 100));
+    if (q.data) setGb(String(Math.round((q.data.limit / GB) * 100) / 100));
   }, [q.data]);
   const save = useMutation({
     mutationFn: (bytes: number | null) => api.put<Quota>(url, { bytes }),
@@ -42,13 +43,13 @@ export function StorageCard({ ownerType, ownerId }: { ownerType: 'user' | 'space
   function submit(e: FormEvent) {
     e.preventDefault();
     setError(null);
-    const n = Number(gib.replace(',', '.'));
-    if (!gib.trim() || !Number.isFinite(n) || n < 0 || n > 1024 * 1024) {
+    const n = Number(gb.replace(',', '.'));
+    if (!gb.trim() || !Number.isFinite(n) || n < 0 || n > 1024 * 1024) {
       setFieldError(t('admin.storage.invalid'));
       return;
     }
     setFieldError(undefined);
-    save.mutate(Math.round(n * GIB));
+    save.mutate(Math.round(n * GB));
   }
 
   const d = q.data;
@@ -70,7 +71,7 @@ export function StorageCard({ ownerType, ownerId }: { ownerType: 'user' | 'space
             {d.custom ? <Badge tone="accent">{t('admin.storage.custom')}</Badge> : <Badge>{t('admin.storage.default')}</Badge>}
           </p>
           <form className="form" onSubmit={submit} noValidate aria-label={t('admin.storage.title')}>
-            <TextField label={t('admin.storage.limit')} description={t('admin.storage.limitHelp')} value={gib} onChange={setGib} inputMode="decimal" error={fieldError} />
+            <TextField label={t('admin.storage.limit')} description={t('admin.storage.limitHelp')} value={gb} onChange={setGb} inputMode="decimal" error={fieldError} />
             <ErrorBox message={error} />
             <div className="row">
               <Button type="submit" variant="primary" loading={save.isPending}>
