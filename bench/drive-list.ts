@@ -104,9 +104,12 @@ export async function driveList(o: { log: (s: string) => void; runs?: number }):
       const el = document.querySelector('[data-testid="drive-grid"]');
       const steps = [];
       let rows = 0;
-      while (el.scrollTop + el.clientHeight < el.scrollHeight - 1) {
+      while (el.scrollTop + el.clientHeight < el.scrollHeight - 1 && steps.length < 5000) {
         const t = performance.now();
+        const before = el.scrollTop;
         el.scrollTop += el.clientHeight;
+        // An element that does not scroll (its page scrolls instead) would loop for ever: stop there.
+        if (el.scrollTop === before) break;
         await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
         steps.push(performance.now() - t);
         rows = Math.max(rows, el.querySelectorAll('[data-testid="drive-item"]').length);
