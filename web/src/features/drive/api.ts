@@ -1,5 +1,5 @@
-/** The drive's JSON API (/api/drive/*) and uploads with progress (XMLHttpRequest). */
-import { ApiError, api, getCsrfToken, withQuery, NETWORK_ERROR } from '../../app/api';
+/** The drive's JSON API (/api/drive/*); uploads (resumable, tus) are in ./uploads. */
+import { ApiError, api, withQuery } from '../../app/api';
 
 export interface DriveItem {
   id: string;
@@ -37,41 +37,6 @@ export const createFolder = (path: string, name: string) => api.post<{ item: Dri
 export const moveItem = (from: string, to: string) => api.post<{ item: DriveItem }>('/api/drive/move', { from, to });
 export const deleteItem = (path: string) => api.del(withQuery('/api/drive/items', { path }));
 export const contentUrl = (path: string) => withQuery('/api/drive/content', { path });
-
-/** PUTs one file's bytes to `path`, reporting progress (0..1); rejects with an ApiError. */
-export function uploadFile(path: string, file: File, onProgress: (fraction: number) => void): { promise: Promise<DriveItem>; abort: () => void } {
-  const xhr = new XMLHttpRequest();
-  const promise = new Promise<DriveItem>((resolve, reject) => {
-    xhr.open('PUT', contentUrl(path));
-    xhr.withCredentials = true;
-    xhr.setRequestHeader('Accept', 'application/json');
-    xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
-    const csrf = getCsrfToken();
-    if (csrf) xhr.setRequestHeader('X-CSRF-Token', csrf);
-    xhr.upload.onprogress = (e) => {
-      if (e.lengthComputable && e.total > 0) onProgress(e.loaded / e.total);
-    };
-    xhr.onload = () => {
-      let data: unknown;
-      try {
-        data = JSON.parse(xhr.responseText);
-      } catch {
-        data = undefined;
-      }
-      if (xhr.status >= 200 && xhr.status < 300 && data && typeof data === 'object' && 'item' in data) {
-        onProgress(1);
-        resolve((data as { item: DriveItem }).item);
-        return;
-      }
-      const err = (data as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
-      reject(new ApiError(xhr.status, err?.code ?? (xhr.status >= 500 ? 'internal' : 'unknown'), err?.message ?? xhr.statusText, err?.details ?? {}));
-    };
-    xhr.onerror = () => reject(new ApiError(0, NETWORK_ERROR, 'The server could not be reached.'));
-    xhr.onabort = () => reject(new DOMException('aborted', 'AbortError'));
-    xhr.send(file);
-  });
-  return { promise, abort: () => xhr.abort() };
-}
 
 /** An item deleted directly (what it contains goes and comes back with it). */
 export interface TrashItem {
@@ -154,37 +119,3 @@ export async function fetchText(drive: string, path: string, maxBytes: number, s
   return { text: new TextDecoder('utf-8').decode(buf), truncated: total > buf.byteLength };
 }
 
-/** PUTs one file's bytes to `path` in `drive`, reporting progress (0..1); rejects with an ApiError. */
-export function uploadFileIn(drive: string, path: string, file: File, onProgress: (fraction: number) => void): { promise: Promise<DriveItem>; abort: () => void } {
-  const xhr = new XMLHttpRequest();
-  const promise = new Promise<DriveItem>((resolve, reject) => {
-    xhr.open('PUT', contentUrlIn(drive, path));
-    xhr.withCredentials = true;
-    xhr.setRequestHeader('Accept', 'application/json');
-    xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
-    const csrf = getCsrfToken();
-    if (csrf) xhr.setRequestHeader('X-CSRF-Token', csrf);
-    xhr.upload.onprogress = (e) => {
-      if (e.lengthComputable && e.total > 0) onProgress(e.loaded / e.total);
-    };
-    xhr.onload = () => {
-      let data: unknown;
-      try {
-        data = JSON.parse(xhr.responseText);
-      } catch {
-        data = undefined;
-      }
-      if (xhr.status >= 200 && xhr.status < 300 && data && typeof data === 'object' && 'item' in data) {
-        onProgress(1);
-        resolve((data as { item: DriveItem }).item);
-        return;
-      }
-      const err = (data as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
-      reject(new ApiError(xhr.status, err?.code ?? (xhr.status >= 500 ? 'internal' : 'unknown'), err?.message ?? xhr.statusText, err?.details ?? {}));
-    };
-    xhr.onerror = () => reject(new ApiError(0, NETWORK_ERROR, 'The server could not be reached.'));
-    xhr.onabort = () => reject(new DOMException('aborted', 'AbortError'));
-    xhr.send(file);
-  });
-  return { promise, abort: () => xhr.abort() };
-}

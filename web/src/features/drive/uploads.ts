@@ -3,7 +3,7 @@
  * goes in chunks; a dropped connection is retried from the last byte the server holds, and a reload
  * resumes too (the upload's URL is remembered in localStorage under a fingerprint of drive, path and
  * file). Small files go in a single request (the data rides with the creation request).
- * Same shape as uploadFile in ./api: progress 0..1, a promise of the item, and abort.
+ * Progress 0..1, a promise of the item, and abort.
  */
 import { Upload, type DetailedError, type HttpResponse } from 'tus-js-client';
 import { ApiError, NETWORK_ERROR, api, getCsrfToken } from '../../app/api';
