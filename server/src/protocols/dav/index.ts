@@ -1,7 +1,8 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import type { App, Platform } from '../../platform/module.js';
 import { authenticate, REALM } from './auth.js';
+import { prepareDavScope } from './scope.js';
 import { DAV_PREFIX, DAV_SHARES_PREFIX, DAV_SPACES_PREFIX, segmentsOf, type DavRequest } from './context.js';
 import { pathKey } from '../../modules/drive/names.js';
 import { nodePath, type Owner } from '../../modules/drive/commands.js';
@@ -32,19 +33,8 @@ function sendError(reply: FastifyReply, err: AppError): void {
 }
 
 export async function davRoutes(app: App, platform: Platform): Promise<void> {
-  for (const m of EXTRA_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
   // Bodies are read by each method: PUT streams to the blob store, XML is read with a bound.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_req: FastifyRequest, _payload: unknown, done: (err: Error | null, body?: unknown) => void) => done(null));
-  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
-    let appErr: AppError;
-    if (err instanceof AppError) appErr = err;
-    else if (err.statusCode === 413) appErr = new AppError('payload_too_large');
-    else if (err.statusCode && err.statusCode < 500) appErr = new AppError('bad_request');
-    else appErr = new AppError('internal');
-    if (appErr.status >= 500 && appErr.code !== 'quota_exceeded' && appErr.code !== 'bad_gateway') req.log.error({ err }, 'dav request failed');
-    sendError(reply, appErr);
-  });
+  prepareDavScope(app, EXTRA_METHODS, (_req, reply, e) => sendError(reply, e), { logMessage: 'dav request failed', quiet: ['quota_exceeded', 'bad_gateway'] });
 
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const path = (req.raw.url ?? '').split('?')[0]!;

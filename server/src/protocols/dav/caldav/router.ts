@@ -1,7 +1,8 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../../errors.js';
 import type { App, Platform } from '../../../platform/module.js';
 import { authenticate, REALM } from '../auth.js';
+import { prepareDavScope } from '../scope.js';
 import { collectionHref, preconditionXml, splitPath, type DavCtx, type Kind } from './context.js';
 import { del } from './delete.js';
 import { get } from './get.js';
@@ -22,18 +23,7 @@ export const METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'POST', ...EX
 
 /** Per scope: methods, the raw body parser and the DAV error handler. */
 export function prepareScope(app: App, kindOf: (req: FastifyRequest) => Kind | null): void {
-  for (const m of EXTRA_METHODS) if (!app.supportedMethods.includes(m)) app.addHttpMethod(m, { hasBody: true });
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_req: FastifyRequest, _payload: unknown, done: (err: Error | null, body?: unknown) => void) => done(null));
-  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
-    let e: AppError;
-    if (err instanceof AppError) e = err;
-    else if (err.statusCode === 413) e = new AppError('payload_too_large');
-    else if (err.statusCode && err.statusCode < 500) e = new AppError('bad_request');
-    else e = new AppError('internal');
-    if (e.status >= 500) req.log.error({ err }, 'caldav/carddav request failed');
-    sendError(reply, e, kindOf(req));
-  });
+  prepareDavScope(app, EXTRA_METHODS, (req, reply, e) => sendError(reply, e, kindOf(req)), { logMessage: 'caldav/carddav request failed' });
 }
 
 export function sendError(reply: FastifyReply, e: AppError, kind: Kind | null): void {
