@@ -3,6 +3,11 @@
  * (the Messages type makes a missing or extra key a compile error).
  * Plural entries are objects keyed by Intl.PluralRules categories, selected with {count}.
  */
+import { calendarEn } from './calendar';
+import { chatEn } from './chat';
+import { contactsEn } from './contacts';
+import { tasksEn } from './tasks';
+
 export interface PluralForms {
   zero?: string;
   one?: string;
@@ -796,6 +801,10 @@ export const en = {
   'error.invalid_vcard': 'This is not a valid contact card (vCard 3.0 or 4.0 in UTF-8, with a UID).',
   'error.unsupported_component': 'This calendar does not accept this kind of item (events and tasks live in different lists).',
   'error.uid_conflict': 'Another item in this calendar or address book already has the same identifier (UID).',
+  ...calendarEn,
+  ...contactsEn,
+  ...tasksEn,
+  ...chatEn,
 } satisfies Record<string, string | PluralForms>;
 
 export type MessageKey = keyof typeof en;

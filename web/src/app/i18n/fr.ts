@@ -1,5 +1,9 @@
 /** Français : chaque clé de en.ts, ni plus ni moins (le type Messages l'impose). */
 import type { Messages } from './en';
+import { calendarFr } from './calendar';
+import { chatFr } from './chat';
+import { contactsFr } from './contacts';
+import { tasksFr } from './tasks';
 
 export const fr: Messages = {
   // ---- commun ----
@@ -785,4 +789,8 @@ export const fr: Messages = {
   'error.invalid_vcard': 'Ce n’est pas une fiche de contact valide (vCard 3.0 ou 4.0 en UTF-8, avec un UID).',
   'error.unsupported_component': 'Cet agenda n’accepte pas ce type d’élément (événements et tâches sont dans des listes différentes).',
   'error.uid_conflict': 'Un autre élément de cet agenda ou de ce carnet d’adresses a déjà le même identifiant (UID).',
+  ...calendarFr,
+  ...contactsFr,
+  ...tasksFr,
+  ...chatFr,
 };
