@@ -12,6 +12,7 @@ import { driveMigrations } from './schema.js';
 import { viewsEvents, viewsMigrations, viewsRoutes } from './views.js';
 import { previewRoutes } from './previews.js';
 import { thumbnailEvents, thumbnailJobs, thumbnailMigrations, thumbnailRoutes } from './thumbnails.js';
+import { usageMigrations } from './usage.js';
 
 /**
  * The drive: files and folders of users and spaces, content in the blob store; versions, shares and
@@ -20,7 +21,7 @@ import { thumbnailEvents, thumbnailJobs, thumbnailMigrations, thumbnailRoutes } 
  */
 export const driveModule: BastideModule = {
   name: 'drive',
-  migrations: [...driveMigrations, ...viewsMigrations, ...thumbnailMigrations],
+  migrations: [...driveMigrations, ...viewsMigrations, ...thumbnailMigrations, ...usageMigrations],
   policies: { 'drive-node': driveNodeRule },
   async routes(app, platform) {
     // One line per route file of the drive (each file registers its own routes under /api/drive/...).

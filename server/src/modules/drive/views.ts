@@ -157,13 +157,28 @@ async function nodeAt(platform: Platform, ctx: DriveContext, owner: Owner, path:
   return node;
 }
 
-/** Records that the user opened or changed a file (keeps the newest KEEP_RECENT per user). */
+/** Touches per user since this process last trimmed their list (trimming is not needed on every touch). */
+const touchesSinceTrim = new Map<string, number>();
+const TRIM_EVERY = 32;
+
+/**
+ * Records that the user opened or changed a file. The list keeps about the newest KEEP_RECENT per
+ * user: it is trimmed on a user's first touch in this process and every TRIM_EVERY touches after
+ * (a desktop client syncing a thousand files would otherwise trim a thousand times).
+ */
 export async function touchRecent(db: DbOrTx, userId: string, nodeId: string, now: number): Promise<void> {
   await db
     .insertInto('drive_recent')
     .values({ user_id: userId, node_id: nodeId, used_at: now })
     .onConflict((oc) => oc.columns(['user_id', 'node_id']).doUpdateSet({ used_at: sql<number>`case when drive_recent.used_at > ${now} then drive_recent.used_at else ${now} end` }))
     .execute();
+  const n = touchesSinceTrim.get(userId);
+  if (n !== undefined && n + 1 < TRIM_EVERY) {
+    touchesSinceTrim.set(userId, n + 1);
+    return;
+  }
+  if (touchesSinceTrim.size > 10_000) touchesSinceTrim.clear();
+  touchesSinceTrim.set(userId, 0);
   const old = await db.selectFrom('drive_recent').select('used_at').where('user_id', '=', userId).orderBy('used_at', 'desc').offset(KEEP_RECENT).limit(1).executeTakeFirst();
   if (old) await db.deleteFrom('drive_recent').where('user_id', '=', userId).where('used_at', '<=', Number(old.used_at)).execute();
 }

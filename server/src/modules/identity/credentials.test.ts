@@ -125,6 +125,22 @@ describe('app passwords and API tokens', () => {
     assert.ok(audit.json.items.some((e: any) => e.details.id === r.json.item.id), 'audit.json.items.some((e: any) => e.details.id === r.json.item.id)');
   });
 
+  test('an app password in use (answer cached) is refused at once when its user is disabled', async () => {
+    const olga = await userClient(srv, 'olga2');
+    const r = await olga.client.post('/api/me/app-passwords', { name: 'sync', scopes: ['api'] });
+    const h = basicAuth('olga2', r.json.password);
+    // Used twice: the second answer comes from the cache.
+    assert.equal((await get('/api/session', h)).status, 200);
+    assert.equal((await get('/api/session', h)).status, 200);
+    assert.equal((await root.client.patch(`/api/admin/users/${olga.id}`, { disabled: true })).status, 200);
+    assertError(await get('/api/session', h), 401, 'unauthenticated');
+    assert.equal((await root.client.patch(`/api/admin/users/${olga.id}`, { disabled: false })).status, 200);
+    assert.equal((await get('/api/session', h)).status, 200);
+    // A wrong password for the same login is never answered from the cache.
+    assertError(await get('/api/session', basicAuth('olga2', `${r.json.password}x`)), 401, 'unauthenticated');
+    assertError(await get('/api/session', basicAuth('paul', r.json.password)), 401, 'unauthenticated');
+  });
+
   test('a bearer token works without CSRF, is shown once, and cannot mint tokens', async () => {
     const r = await paul.client.post('/api/me/tokens', { name: 'script', expiresInDays: 1 });
     assert.equal(r.status, 201, JSON.stringify(r.json));

@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js';
-import { listChildren, quota } from '../../modules/drive/commands.js';
+import { listChildrenForListing, quota } from '../../modules/drive/commands.js';
 import { activeLocks, covering } from '../../modules/drive/locks.js';
 import { pathKey } from '../../modules/drive/names.js';
 import { depthHeader, encodeSegment, hrefOf, multistatus, readAllowed, readXml, resolve, type DavRequest } from './context.js';
@@ -40,7 +40,7 @@ export async function propfind(d: DavRequest): Promise<void> {
     // One query for all the children; each href is the folder's plus one encoded segment.
     const prefix = hrefOf(d, d.segments, true);
     const base = prefix.endsWith('/') ? prefix : `${prefix}/`;
-    for (const c of await listChildren(d.platform.db, d.owner, node === 'root' ? null : node.id)) {
+    for (const c of await listChildrenForListing(d.platform.db, d.owner, node === 'root' ? null : node.id)) {
       const isFolder = c.kind === 'folder';
       const href = `${base}${encodeSegment(c.name)}${isFolder ? '/' : ''}`;
       targets.push({ node: c, href, locks: locks.length ? covering(locks, pathKey([...d.segments, c.name])) : [], lockRoot, quota: q });

@@ -1,4 +1,4 @@
-import type { NodeRow } from '../../modules/drive/commands.js';
+import type { ListedNode } from '../../modules/drive/commands.js';
 import type { LockRow } from '../../modules/drive/locks.js';
 import { clark, DAV_NS, esc, propElement } from './xml.js';
 
@@ -17,7 +17,7 @@ export function activeLockXml(l: LockRow, root: string): string {
 }
 
 export interface PropTarget {
-  node: NodeRow | 'root';
+  node: ListedNode | 'root';
   href: string;
   locks: LockRow[];
   lockRoot: (l: LockRow) => string;

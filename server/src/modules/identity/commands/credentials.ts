@@ -84,13 +84,86 @@ export async function revokeAppPassword(ctx: CommandContext, id: string): Promis
   });
 }
 
+type VerifiedAppPassword = { user: UserRow; scopes: string[]; id: string };
+
+/**
+ * Protocol clients (a sync client, a mail client) send their app password with every request. The
+ * answer is kept a few seconds, and forgotten the moment something that changes it commits — an app
+ * password created or revoked (identity.credentials.changed), the user updated (disabled, password
+ * reset) or deleted — on this node after commit and on the others by the bus, or everything when the
+ * bus may have missed events. A lookup that raced with such a change is not kept (generation check).
+ */
+class AppPasswordCache {
+  private entries = new Map<string, { value: VerifiedAppPassword; at: number }>();
+  generation = 0;
+  static readonly TTL_MS = 5000;
+  static readonly MAX_ENTRIES = 10_000;
+
+  constructor(private readonly now: () => number) {}
+
+  get(key: string): VerifiedAppPassword | undefined {
+    const hit = this.entries.get(key);
+    if (!hit) return undefined;
+    if (this.now() - hit.at > AppPasswordCache.TTL_MS) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return hit.value;
+  }
+
+  set(key: string, value: VerifiedAppPassword, generation: number): void {
+    if (generation !== this.generation) return;
+    if (this.entries.size >= AppPasswordCache.MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { value, at: this.now() });
+  }
+
+  forgetUser(userId: string): void {
+    this.generation++;
+    for (const [k, v] of this.entries) if (v.value.user.id === userId) this.entries.delete(k);
+  }
+
+  clear(): void {
+    this.generation++;
+    this.entries.clear();
+  }
+
+  apply(e: { topic: string; data: Record<string, unknown> }): void {
+    const userId = e.data.userId;
+    if (typeof userId !== 'string') return;
+    if (e.topic === 'identity.credentials.changed' || e.topic === 'identity.user.updated' || e.topic === 'identity.user.deleted') this.forgetUser(userId);
+  }
+}
+
+const appPasswordCaches = new WeakMap<Platform, AppPasswordCache>();
+
+function appPasswordCache(platform: Platform): AppPasswordCache {
+  let c = appPasswordCaches.get(platform);
+  if (!c) {
+    const cache = new AppPasswordCache(() => platform.clock.now());
+    platform.onCommit((events) => {
+      for (const e of events) cache.apply(e);
+    });
+    platform.bus.subscribe((e) => cache.apply(e));
+    platform.onBusResync(() => cache.clear());
+    appPasswordCaches.set(platform, cache);
+    c = cache;
+  }
+  return c;
+}
+
 /**
  * Protocol login (DAV, IMAP, SMTP): `login` is the user's login or e-mail, `password` an app password.
  * Returns the user and the password's scopes, and records its last use; null when anything is wrong.
  */
-export async function verifyAppPassword(platform: Platform, login: string, password: string): Promise<{ user: UserRow; scopes: string[]; id: string } | null> {
+export async function verifyAppPassword(platform: Platform, login: string, password: string): Promise<VerifiedAppPassword | null> {
   if (login.length > 320 || password.length > 200) return null;
-  const row = await platform.db.selectFrom('app_passwords').selectAll().where('secret_hash', '=', sha256(normalizeAppPassword(password))).executeTakeFirst();
+  const secretHash = sha256(normalizeAppPassword(password));
+  const cache = appPasswordCache(platform);
+  const key = sha256(`${login.toLowerCase()}\0${secretHash}`);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const generation = cache.generation;
+  const row = await platform.db.selectFrom('app_passwords').selectAll().where('secret_hash', '=', secretHash).executeTakeFirst();
   if (!row) return null;
   const user = login.includes('@') ? await users.byEmail(platform.db, login) : await users.byLogin(platform.db, login);
   if (!user || user.id !== row.user_id || user.disabled === 1) return null;
@@ -98,7 +171,9 @@ export async function verifyAppPassword(platform: Platform, login: string, passw
   if (row.last_used_at === null || now - Number(row.last_used_at) > 60_000) {
     await platform.db.updateTable('app_passwords').set({ last_used_at: now }).where('id', '=', row.id).execute();
   }
-  return { user, scopes: JSON.parse(row.scopes) as string[], id: row.id };
+  const found = { user, scopes: JSON.parse(row.scopes) as string[], id: row.id };
+  cache.set(key, found, generation);
+  return found;
 }
 
 export async function listTokens(platform: Platform, userId: string): Promise<TokenView[]> {
