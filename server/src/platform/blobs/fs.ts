@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { close as fsClose, createReadStream, fsync as fsFsync, mkdirSync, open as fsOpen, readdirSync, rmSync, statSync } from 'node:fs';
 import { mkdir, open, rename, stat, unlink, access, constants } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
@@ -159,13 +159,23 @@ export async function spoolToFile(
   return { sha256: sha.digest('hex'), size, ...(md5 ? { md5: md5.digest('base64') } : {}) };
 }
 
-async function fsyncDir(path: string): Promise<void> {
-  const dh = await open(path, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
+/**
+ * fsync of a directory (so a rename or a new entry in it survives a crash). Plain descriptors and
+ * callbacks: three FileHandle promises per call cost more main-thread time than the call itself.
+ */
+function fsyncDir(path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fsOpen(path, 'r', (err, fd) => {
+      if (err) return reject(err);
+      fsFsync(fd, (syncErr) => {
+        fsClose(fd, (closeErr) => {
+          const e = syncErr ?? closeErr;
+          if (e) reject(e);
+          else resolve();
+        });
+      });
+    });
+  });
 }
 
 /**
@@ -205,6 +215,8 @@ export function sweepTempDir(tmpDir: string, maxAgeMs: number, now: number, pref
 export class FsBlobStore implements BlobStore {
   readonly kind = 'fs' as const;
   readonly tmpDir: string;
+  /** Leaf folders (`ab/cd`) known to exist: 65,536 at most, so the set stays small. */
+  private readonly knownDirs = new Set<string>();
 
   constructor(
     readonly dir: string,
@@ -232,7 +244,8 @@ export class FsBlobStore implements BlobStore {
         return { sha256, size };
       }
       const leaf = dirname(target);
-      const created = await mkdir(leaf, { recursive: true, mode: 0o700 });
+      // Leaf folders only ever get created (never removed while the store is open): remember them.
+      const created = this.knownDirs.has(leaf) ? undefined : await mkdir(leaf, { recursive: true, mode: 0o700 });
       await rename(tmp, target);
       await fsyncDir(leaf);
       if (created !== undefined) {
@@ -240,6 +253,8 @@ export class FsBlobStore implements BlobStore {
         await fsyncDir(dirname(leaf));
         await fsyncDir(this.dir);
       }
+      if (this.knownDirs.size >= 70_000) this.knownDirs.clear();
+      this.knownDirs.add(leaf);
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
       throw e;
