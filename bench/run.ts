@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { chat } from './chat.js';
 import { coldStart } from './cold-start.js';
 import { dav } from './dav.js';
 import { driveList } from './drive-list.js';
@@ -18,7 +19,8 @@ import { webBundle } from './web-bundle.js';
 const USAGE = `Usage: npm run bench -- [options]
   --no-fail            report only; exit 0 even when a figure misses its target
   --only LIST          comma-separated groups: start (cold start + idle RSS), http (authenticated GET), web (bundle),
-                       dav (WebDAV vs Apache mod_dav: 1 GiB PUT/GET, small PUTs, PROPFIND)
+                       dav (WebDAV vs Apache mod_dav: 1 GiB PUT/GET, small PUTs, PROPFIND),
+                       chat (fan-out to a 1,000-member channel, burst deliveries/s, 10,000 idle sockets)
   --build              rebuild the server (npm run build:server) before measuring
   --profile            write a V8 CPU profile of the server under load to .bench/profiles and summarise it
   --ladder             also measure bench/peers/fastify-ladder.js stages (Fastify → +plugins → +SQLite → +Kysely)
@@ -31,9 +33,12 @@ const USAGE = `Usage: npm run bench -- [options]
   --dav-files N        small files PUT, and listed by PROPFIND (default 1000)
   --dav-connections N  requests in flight for the small WebDAV figures (default 8)
   --dav-rounds N       interleaved Bastide/Apache rounds, median reported (default 3)
+  --chat-members N     members (each with a socket) of the chat channel (default 1000)
+  --chat-rate N        messages per second during the steady chat phase (default 100)
+  --chat-idle N        idle sockets for the chat RSS figure (default 10000)
   --help`;
 
-const GROUPS = ['start', 'http', 'web', 'dav', 'drive'] as const;
+const GROUPS = ['start', 'http', 'web', 'dav', 'drive', 'chat', 'calendar'] as const;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -52,6 +57,9 @@ async function main(): Promise<number> {
       'dav-files': { type: 'string', default: '1000' },
       'dav-connections': { type: 'string', default: '8' },
       'dav-rounds': { type: 'string', default: '3' },
+      'chat-members': { type: 'string', default: '1000' },
+      'chat-rate': { type: 'string', default: '100' },
+      'chat-idle': { type: 'string', default: '10000' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -87,7 +95,7 @@ async function main(): Promise<number> {
   const outDir = join(ROOT, '.bench');
   log(`Bastide bench — node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
-  if (only.has('start') || only.has('http') || only.has('dav') || only.has('drive')) {
+  if (only.has('start') || only.has('http') || only.has('dav') || only.has('drive') || only.has('chat')) {
     const state = serverBuildState();
     if (state === 'missing' || values.build) {
       log(`server build ${state === 'missing' ? 'missing' : 'requested'}: npm run build:server`);
@@ -118,6 +126,11 @@ async function main(): Promise<number> {
   }
   if (only.has('web')) await group('web bundle', () => webBundle());
   if (only.has('drive')) await group('drive listing of 10,000 files in Chromium', () => driveList({ log }));
+  if (only.has('calendar')) await group('calendar month view with 1,000 events in Chromium', async () => (await import('./calendar-month.js')).calendarMonth({ log }));
+  if (only.has('chat')) {
+    const chatOpts = { members: int('chat-members', values['chat-members']), rate: int('chat-rate', values['chat-rate']), seconds: 10, burst: 500, idle: int('chat-idle', values['chat-idle']), logLevel: opts.logLevel, log, ...(values.profile ? { profileDir: join(outDir, 'profiles') } : {}) };
+    await group('chat fan-out and idle sockets', () => chat(chatOpts));
+  }
   if (only.has('dav')) await group('WebDAV vs Apache mod_dav', () => dav({ ...davOpts, log, ...(values.profile ? { profileDir: join(outDir, 'profiles') } : {}) }));
 
   const seconds = (performance.now() - started) / 1000;

@@ -63,7 +63,7 @@ interface Conn {
   socket: WebSocket;
   alive: boolean;
   /** Live frames held back while hello and the resume replay are sent; null once live. */
-  held: Array<{ seq: number; frame: string }> | null;
+  held: Array<{ seq: number; frame: Frame }> | null;
   /** Seqs sent by the replay: the same event arriving live is not sent twice. */
   replayed: Set<number> | null;
   /** Client frame rate limit (token bucket). */
@@ -71,6 +71,9 @@ interface Conn {
   refilledAt: number;
   warned: boolean;
 }
+
+/** A text frame: a string, or its UTF-8 bytes when encoded once for many recipients. */
+type Frame = string | Buffer;
 
 const MAX_BUFFERED = 1024 * 1024;
 /** Outbox rows a resume may scan; beyond that the client is told to resync (refetch). */
@@ -80,8 +83,16 @@ const REPLAY_BATCH = 500;
 const FRAME_BURST = 20;
 const FRAME_RATE_PER_S = 5;
 
+/** The TCP socket under a WebSocket (ws keeps it as `_socket`), to cork writes; undefined if absent. */
+function rawSocket(ws: WebSocket): { cork(): void; uncork(): void } | undefined {
+  const raw = (ws as unknown as { _socket?: { cork?: () => void; uncork?: () => void } })._socket;
+  return raw && typeof raw.cork === 'function' && typeof raw.uncork === 'function' ? (raw as { cork(): void; uncork(): void }) : undefined;
+}
+
 export function realtimeRoutes(app: App, platform: Platform): { close(): void; connections(): number } {
   const conns = new Set<Conn>();
+  /** The same connections by user: delivery looks up its audience instead of testing every socket. */
+  const byUser = new Map<string, Set<Conn>>();
   let nextId = 1;
   const allowedOrigin = new URL(platform.config.baseUrl).origin;
   const ext = realtimeExtensions(platform);
@@ -104,30 +115,64 @@ export function realtimeRoutes(app: App, platform: Platform): { close(): void; c
     });
   }
 
+  /** Whether one connection is in an event's audience (the resume replay asks connection by connection). */
   function matches(c: Conn, audience: string[], resolved: ReadonlySet<string> | null): boolean {
     return audience.includes('*') || audience.includes(c.userId) || (c.isAdmin && audience.includes('role:admin')) || (resolved !== null && resolved.has(c.userId));
   }
 
-  function send(c: Conn, frame: string): boolean {
+  /** The connections an event goes to: its users, admins for role:admin, everyone for '*', and module audiences. */
+  function targets(audience: string[], resolved: ReadonlySet<string> | null): Iterable<Conn> {
+    if (audience.includes('*')) return conns;
+    const out = new Set<Conn>();
+    const addUser = (userId: string): void => {
+      const cs = byUser.get(userId);
+      if (cs) for (const c of cs) out.add(c);
+    };
+    for (const a of audience) if (!a.includes(':') && a !== '*') addUser(a);
+    if (audience.includes('role:admin')) for (const c of conns) if (c.isAdmin) out.add(c);
+    if (resolved !== null) {
+      // Walk the smaller side: a channel of 10,000 members with 50 of them connected, or the reverse.
+      if (resolved.size <= byUser.size) for (const u of resolved) addUser(u);
+      else for (const u of byUser.keys()) if (resolved.has(u)) addUser(u);
+    }
+    return out;
+  }
+
+  /**
+   * Sockets written to during the current delivery cycle, corked: the frames of a burst of events leave
+   * in one write per socket when the cycle ends, not one system call per frame and recipient.
+   */
+  const corked = new Set<Conn>();
+  let delivering = false;
+
+  function send(c: Conn, frame: Frame): boolean {
     if (c.socket.bufferedAmount > MAX_BUFFERED) {
       c.socket.close(1013, 'too far behind');
       return false;
     }
-    c.socket.send(frame);
+    if (delivering && !corked.has(c)) {
+      rawSocket(c.socket)?.cork();
+      corked.add(c);
+    }
+    c.socket.send(frame, { binary: false });
     return true;
   }
 
+  function uncorkAll(): void {
+    for (const c of corked) rawSocket(c.socket)?.uncork();
+    corked.clear();
+  }
+
   function deliver(e: BusEvent, resolved: ReadonlySet<string> | null): void {
-    // Encoded once per broadcast, not per recipient.
-    let frame: string | undefined;
-    for (const c of conns) {
-      if (!matches(c, e.audience, resolved)) continue;
+    // Encoded once per broadcast (to UTF-8 bytes), not per recipient.
+    let frame: Buffer | undefined;
+    for (const c of targets(e.audience, resolved)) {
       if (e.seq === 0) {
         // A signal (typing, presence): not stored, not resumable, never held back.
-        if (c.held === null) send(c, (frame ??= JSON.stringify({ type: 'signal', topic: e.topic, data: e.data })));
+        if (c.held === null) send(c, (frame ??= Buffer.from(JSON.stringify({ type: 'signal', topic: e.topic, data: e.data }))));
         continue;
       }
-      frame ??= JSON.stringify({ type: 'event', seq: e.seq, topic: e.topic, data: e.data });
+      frame ??= Buffer.from(JSON.stringify({ type: 'event', seq: e.seq, topic: e.topic, data: e.data }));
       if (c.held !== null) {
         c.held.push({ seq: e.seq, frame });
         continue;
@@ -147,13 +192,20 @@ export function realtimeRoutes(app: App, platform: Platform): { close(): void; c
         const e = queue.shift()!;
         try {
           const r = resolve(e.audience);
-          deliver(e, r instanceof Promise ? await r : r);
+          const audience = r instanceof Promise ? await r : r;
+          delivering = true;
+          deliver(e, audience);
         } catch (err) {
           platform.log.error({ err, topic: e.topic, seq: e.seq }, 'realtime: delivery failed');
+        } finally {
+          delivering = false;
         }
+        // Frames wait in corked sockets only while more events are already queued.
+        if (queue.length === 0) uncorkAll();
       }
     } finally {
       pumping = false;
+      uncorkAll();
     }
   }
 
@@ -163,14 +215,14 @@ export function realtimeRoutes(app: App, platform: Platform): { close(): void; c
     }
     if (e.topic === 'identity.user.updated' || e.topic === 'identity.user.deleted') {
       const userId = e.data.userId as string;
-      if ([...conns].some((c) => c.userId === userId)) {
+      if (byUser.has(userId)) {
         void platform.db
           .selectFrom('users')
           .select(['disabled'])
           .where('id', '=', userId)
           .executeTakeFirst()
           .then((u) => {
-            if (!u || u.disabled === 1) for (const c of conns) if (c.userId === userId) c.socket.close(4001, 'account disabled');
+            if (!u || u.disabled === 1) for (const c of byUser.get(userId) ?? []) c.socket.close(4001, 'account disabled');
           })
           .catch(() => undefined);
       }
@@ -330,6 +382,9 @@ export function realtimeRoutes(app: App, platform: Platform): { close(): void; c
       warned: false,
     };
     conns.add(conn);
+    let mine = byUser.get(conn.userId);
+    if (!mine) byUser.set(conn.userId, (mine = new Set()));
+    mine.add(conn);
     const sendObj = (frame: Record<string, unknown>): void => {
       if (socket.readyState === socket.OPEN) send(conn, JSON.stringify(frame));
     };
@@ -367,6 +422,9 @@ export function realtimeRoutes(app: App, platform: Platform): { close(): void; c
     });
     const gone = (): void => {
       if (!conns.delete(conn)) return;
+      const mine = byUser.get(conn.userId);
+      mine?.delete(conn);
+      if (mine?.size === 0) byUser.delete(conn.userId);
       notifyConnection(conn.userId, false);
     };
     socket.on('close', gone);
