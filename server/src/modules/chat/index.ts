@@ -6,6 +6,8 @@ import { chatChannelRule } from './policy.js';
 import { MEMBERSHIP_TOPICS, membershipConsumer, registerRealtime } from './realtime.js';
 import { myChannelIds } from './repo.js';
 import { chatRoutes } from './routes.js';
+import { exportUserChat, fromBastideExport, writeImported } from './portability.js';
+import { chatPortabilityRoutes } from './portability-routes.js';
 
 /**
  * Chat: channels (organisation-wide, in spaces, DMs and group DMs), messages with threads, reactions,
@@ -24,10 +26,20 @@ async function scheduleRetention(platform: Platform, delayMs: number): Promise<v
 export const chatModule: BastideModule = {
   name: 'chat',
   migrations: chatMigrations,
-  policies: { 'chat-channel': chatChannelRule },
-  auditActions: ['chat.channel.created', 'chat.channel.updated', 'chat.member.set', 'chat.member.removed', 'chat.message.moderated', 'chat.hook.created', 'chat.hook.revoked', 'chat.retention.applied'],
-  routes(app, platform) {
+  policies: {
+    'chat-channel': chatChannelRule,
+    // Slack/Mattermost workspace imports create channels for many people: administrators, interactively.
+    'chat-import': (actor) => actor.kind === 'user' && actor.isAdmin && actor.via !== 'app-password',
+  },
+  auditActions: ['chat.channel.created', 'chat.channel.updated', 'chat.member.set', 'chat.member.removed', 'chat.message.moderated', 'chat.hook.created', 'chat.hook.revoked', 'chat.retention.applied', 'chat.import.applied'],
+  async routes(app, platform) {
     chatRoutes(app, platform);
+    await chatPortabilityRoutes(app, platform);
+  },
+  portability: {
+    export: (platform, userId) => exportUserChat(platform, userId),
+    // One's own archive back: the channels come back as new private channels, owned by the importer.
+    import: async (platform, userId, files) => ({ imported: (await writeImported(platform, userId, await fromBastideExport(platform, files))).messages }),
   },
   // Membership changes (here or on another node) make the cached channel audiences stale.
   events: [

@@ -171,7 +171,7 @@ export async function messageViews(db: DbOrTx, me: UserActor, rows: MessageRow[]
     channelId: r.channel_id,
     rootId: r.root_id,
     author: r.user_id ? (byId.get(r.user_id) ?? null) : null,
-    bot: r.hook_id && r.deleted_at === null ? { name: r.author_name ?? 'webhook', iconEmoji: r.icon_emoji } : null,
+    bot: (r.hook_id !== null || (r.user_id === null && r.author_name !== null)) && r.deleted_at === null ? { name: r.author_name ?? 'webhook', iconEmoji: r.icon_emoji } : null,
     text: r.body,
     attachments: parseAttachments(r.attachments),
     createdAt: Number(r.created_at),
