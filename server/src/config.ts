@@ -38,6 +38,7 @@ export const ConfigSchema = Type.Object(
     driveQuotaBytes: Type.Integer({ minimum: 0, maximum: 2 ** 50 }),
     driveSpaceQuotaBytes: Type.Integer({ minimum: 0, maximum: 2 ** 50 }),
     driveVersions: Type.Integer({ minimum: 0, maximum: 1000 }),
+    fetchAllow: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' })),
   },
   { additionalProperties: false },
 );
@@ -62,6 +63,7 @@ export const SETTINGS: Setting[] = [
   { env: 'BASTIDE_SHUTDOWN_GRACE_MS', key: 'shutdownGraceMs', kind: 'int', doc: 'How long shutdown waits for in-flight work. Default 10000' },
   { env: 'BASTIDE_DRIVE_QUOTA', key: 'driveQuotaBytes', kind: 'int', doc: 'Default drive quota of a user, in bytes (versions and trash count). Default 10000000000 (10 GB)' },
   { env: 'BASTIDE_DRIVE_SPACE_QUOTA', key: 'driveSpaceQuotaBytes', kind: 'int', doc: 'Default drive quota of a space, in bytes. Default 50000000000 (50 GB)' },
+  { env: 'BASTIDE_FETCH_ALLOW', key: 'fetchAllow', kind: 'list', doc: 'Comma-separated addresses or CIDRs that link previews and outgoing webhooks may reach although not public (an intranet). Default none' },
   { env: 'BASTIDE_DRIVE_VERSIONS', key: 'driveVersions', kind: 'int', doc: 'Previous versions kept per file (the oldest go first; 0 keeps none). Default 25' },
 ];
 
@@ -86,6 +88,7 @@ function defaults(env: NodeJS.ProcessEnv, cwd: string): Omit<Config, 'baseUrl'> 
     driveQuotaBytes: 10_000_000_000,
     driveSpaceQuotaBytes: 50_000_000_000,
     driveVersions: 25,
+    fetchAllow: [],
     ...(env.NODE_ENV === 'test' ? { logLevel: 'silent' as const } : {}),
   };
 }

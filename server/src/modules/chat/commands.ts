@@ -7,6 +7,8 @@ import type { Actor, Emit, Platform } from '../../platform/module.js';
 import { requireUser, type UserActor } from '../../platform/policy.js';
 import { channelResource, type ChannelKind, type ChannelResource, type MentionAll, type Visibility } from './policy.js';
 import { channelMemberIds, followThread, getChannel, markChannelRead } from './repo.js';
+import { queueOutgoing } from './outgoing.js';
+import { linksIn, queuePreviews } from './previews.js';
 import { presenceOf } from './realtime.js';
 
 /**
@@ -432,6 +434,9 @@ export async function postMessage(ctx: ChatContext, channelId: string, input: Po
       await trx.updateTable('chat_channels').set({ last_message_id: id }).where('id', '=', channelId).execute();
       if (authorId) await markChannelRead(trx, channelId, authorId, id, now);
     }
+    await queuePreviews(platform, trx, id, text);
+    // People's messages may call integrations; integrations' own posts never do (no loops).
+    if (authorId) await queueOutgoing(platform, trx, channelId, id, text);
     await emit('chat.message.created', { channelId, messageId: id, rootId: root?.id ?? null, mentions: mentioned.length }, audienceOf(channelId));
   });
   return id;
@@ -448,6 +453,9 @@ export async function editMessage(ctx: ChatContext, messageId: string, text: str
     await trx.updateTable('chat_messages').set({ body, edited_at: ctx.platform.clock.now() }).where('id', '=', messageId).execute();
     await trx.deleteFrom('chat_mentions').where('message_id', '=', messageId).execute();
     await writeMentions(ctx, trx, channel, messageId, msg.root_id, me.userId, body);
+    // New links get new previews (the job replaces them); no link left, no preview left.
+    if (linksIn(body).length === 0) await trx.deleteFrom('chat_link_previews').where('message_id', '=', messageId).execute();
+    else await queuePreviews(ctx.platform, trx, messageId, body);
     await emit('chat.message.updated', { channelId: msg.channel_id, messageId, rootId: msg.root_id }, audienceOf(msg.channel_id));
   });
 }

@@ -8,6 +8,8 @@ import { myChannelIds } from './repo.js';
 import { chatRoutes } from './routes.js';
 import { exportUserChat, fromBastideExport, writeImported } from './portability.js';
 import { chatPortabilityRoutes } from './portability-routes.js';
+import { OUTGOING_JOB, outgoingJob, outgoingMigrations, outgoingRoutes } from './outgoing.js';
+import { PREVIEW_JOB, previewJob, previewMigrations, previewRoutes } from './previews.js';
 
 /**
  * Chat: channels (organisation-wide, in spaces, DMs and group DMs), messages with threads, reactions,
@@ -25,16 +27,18 @@ async function scheduleRetention(platform: Platform, delayMs: number): Promise<v
 
 export const chatModule: BastideModule = {
   name: 'chat',
-  migrations: chatMigrations,
+  migrations: [...chatMigrations, ...previewMigrations, ...outgoingMigrations],
   policies: {
     'chat-channel': chatChannelRule,
     // Slack/Mattermost workspace imports create channels for many people: administrators, interactively.
     'chat-import': (actor) => actor.kind === 'user' && actor.isAdmin && actor.via !== 'app-password',
   },
-  auditActions: ['chat.channel.created', 'chat.channel.updated', 'chat.member.set', 'chat.member.removed', 'chat.message.moderated', 'chat.hook.created', 'chat.hook.revoked', 'chat.retention.applied', 'chat.import.applied'],
+  auditActions: ['chat.channel.created', 'chat.channel.updated', 'chat.member.set', 'chat.member.removed', 'chat.message.moderated', 'chat.hook.created', 'chat.hook.revoked', 'chat.retention.applied', 'chat.import.applied', 'chat.outgoing_hook.created', 'chat.outgoing_hook.revoked'],
   async routes(app, platform) {
     chatRoutes(app, platform);
     await chatPortabilityRoutes(app, platform);
+    previewRoutes(app, platform);
+    outgoingRoutes(app, platform);
   },
   portability: {
     export: (platform, userId) => exportUserChat(platform, userId),
@@ -57,6 +61,8 @@ export const chatModule: BastideModule = {
     },
   ],
   jobs: {
+    [PREVIEW_JOB]: { handler: (platform) => previewJob(platform), options: { maxAttempts: 2 } },
+    [OUTGOING_JOB]: { handler: (platform) => outgoingJob(platform), options: { maxAttempts: 3 } },
     [RETENTION_JOB]: {
       handler: (platform) => async () => {
         const n = await applyRetention(platform);

@@ -4,6 +4,7 @@ import type { Platform } from '../../platform/module.js';
 import type { UserActor } from '../../platform/policy.js';
 import { isMember, type ChannelKind, type ChannelResource, type MentionAll, type Visibility } from './policy.js';
 import { mentionCounts, readMarkers, unreadCounts, type ChannelRow } from './repo.js';
+import { PreviewView, previewsOf } from './previews.js';
 import type { MessageRow } from './commands.js';
 
 /** Response shapes of the chat API (also its OpenAPI documentation). */
@@ -62,6 +63,8 @@ export const MessageView = Type.Object({
   lastReplyAt: Nullable(Type.Number()),
   reactions: Type.Array(Type.Object({ emoji: Type.String(), count: Type.Integer(), me: Type.Boolean() })),
   mentionsMe: Type.Boolean(),
+  /** Link previews made by the server (plain text; images served from Bastide). */
+  previews: Type.Array(PreviewView),
 });
 export type MessageViewT = Static<typeof MessageView>;
 
@@ -157,6 +160,7 @@ export async function messageViews(db: DbOrTx, me: UserActor, rows: MessageRow[]
       .execute(),
     db.selectFrom('chat_reactions').select(['message_id', 'emoji']).where('message_id', 'in', ids).where('user_id', '=', me.userId).execute(),
   ]);
+  const previews = await previewsOf(db, ids);
   const mentioned = new Set((await db.selectFrom('chat_mentions').select('message_id').where('message_id', 'in', ids).where('user_id', '=', me.userId).execute()).map((m) => m.message_id));
   const byId = new Map(authors.map((a) => [a.id, { id: a.id, login: a.login, displayName: a.display_name }]));
   const mineSet = new Set(mine.map((m) => `${m.message_id} ${m.emoji}`));
@@ -183,5 +187,6 @@ export async function messageViews(db: DbOrTx, me: UserActor, rows: MessageRow[]
     lastReplyAt: r.last_reply_at === null ? null : Number(r.last_reply_at),
     reactions: (rx.get(r.id) ?? []).sort((a, b) => a.first - b.first || b.count - a.count || (a.emoji < b.emoji ? -1 : 1)).map(({ emoji, count, me: m }) => ({ emoji, count, me: m })),
     mentionsMe: mentioned.has(r.id),
+    previews: r.deleted_at === null ? (previews.get(r.id) ?? []) : [],
   }));
 }
