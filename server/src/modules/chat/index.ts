@@ -9,6 +9,7 @@ import { chatRoutes } from './routes.js';
 import { exportUserChat, fromBastideExport, writeImported } from './portability.js';
 import { chatPortabilityRoutes } from './portability-routes.js';
 import { OUTGOING_JOB, outgoingJob, outgoingMigrations, outgoingRoutes } from './outgoing.js';
+import { prefsMigrations, prefsRoutes } from './prefs.js';
 import { PREVIEW_JOB, previewJob, previewMigrations, previewRoutes } from './previews.js';
 
 /**
@@ -27,7 +28,7 @@ async function scheduleRetention(platform: Platform, delayMs: number): Promise<v
 
 export const chatModule: BastideModule = {
   name: 'chat',
-  migrations: [...chatMigrations, ...previewMigrations, ...outgoingMigrations],
+  migrations: [...chatMigrations, ...previewMigrations, ...outgoingMigrations, ...prefsMigrations],
   policies: {
     'chat-channel': chatChannelRule,
     // Slack/Mattermost workspace imports create channels for many people: administrators, interactively.
@@ -39,6 +40,7 @@ export const chatModule: BastideModule = {
     await chatPortabilityRoutes(app, platform);
     previewRoutes(app, platform);
     outgoingRoutes(app, platform);
+    prefsRoutes(app, platform);
   },
   portability: {
     export: (platform, userId) => exportUserChat(platform, userId),

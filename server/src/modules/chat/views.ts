@@ -5,6 +5,7 @@ import type { UserActor } from '../../platform/policy.js';
 import { isMember, type ChannelKind, type ChannelResource, type MentionAll, type Visibility } from './policy.js';
 import { mentionCounts, readMarkers, unreadCounts, type ChannelRow } from './repo.js';
 import { PreviewView, previewsOf } from './previews.js';
+import { NotifyView, prefsOf } from './prefs.js';
 import type { MessageRow } from './commands.js';
 
 /** Response shapes of the chat API (also its OpenAPI documentation). */
@@ -31,6 +32,8 @@ export const ChannelView = Type.Object({
   mentions: Type.Integer(),
   /** DMs and group DMs: the people in it. */
   people: Type.Optional(Type.Array(Person)),
+  /** My notification level and mute for this channel. */
+  notify: NotifyView,
 });
 export type ChannelViewT = Static<typeof ChannelView>;
 
@@ -71,7 +74,7 @@ export type MessageViewT = Static<typeof MessageView>;
 export async function channelViews(platform: Platform, me: UserActor, rows: ChannelRow[]): Promise<ChannelViewT[]> {
   const db = platform.db;
   const ids = rows.map((r) => r.id);
-  const [unread, mentions, markers] = await Promise.all([unreadCounts(db, me.userId, ids), mentionCounts(db, me.userId, ids), readMarkers(db, me.userId, ids)]);
+  const [unread, mentions, markers, notify] = await Promise.all([unreadCounts(db, me.userId, ids), mentionCounts(db, me.userId, ids), readMarkers(db, me.userId, ids), prefsOf(db, me.userId, ids)]);
   const dmIds = rows.filter((r) => r.kind === 'dm' || r.kind === 'group').map((r) => r.id);
   const people = new Map<string, Array<Static<typeof Person>>>();
   if (dmIds.length) {
@@ -131,6 +134,7 @@ export async function channelViews(platform: Platform, me: UserActor, rows: Chan
       unread: res.member ? (unread.get(r.id) ?? 0) : 0,
       mentions: res.member ? (mentions.get(r.id) ?? 0) : 0,
       ...(isDm ? { people: people.get(r.id) ?? [] } : {}),
+      notify: notify.get(r.id) ?? { level: 'mentions', muted: false },
     });
   }
   return out;

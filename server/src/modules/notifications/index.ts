@@ -3,6 +3,7 @@ import type { Migration } from '../../platform/db/migrate.js';
 import type { BastideModule, Platform } from '../../platform/module.js';
 import type { BusEvent } from '../../platform/bus/types.js';
 import { newId } from '../../platform/ids.js';
+import { silencedIn } from '../chat/prefs.js';
 import { requireUser } from '../../platform/policy.js';
 
 /**
@@ -141,7 +142,10 @@ export const notificationsModule: BastideModule = {
         const by = msg.user_id ? await platform.db.selectFrom('users').select('display_name').where('id', '=', msg.user_id).executeTakeFirst() : undefined;
         const users = (await platform.db.selectFrom('chat_mentions').select('user_id').where('message_id', '=', d.messageId).limit(5000).execute()).map((r) => r.user_id);
         const link = d.rootId ? `/chat/${d.channelId}/${d.rootId}?reply=${d.messageId}` : `/chat/${d.channelId}/${d.messageId}`;
+        // People who muted the channel or chose "nothing" for it get no notification (badges still count).
+        const silenced = await silencedIn(platform.db, d.channelId, users);
         for (const userId of users) {
+          if (silenced.has(userId)) continue;
           const where = channel && channel.kind !== 'dm' && channel.kind !== 'group' ? channel.name : '';
           await insert(platform, e, userId, where ? 'chat.mention' : 'chat.mention_direct', { by: by?.display_name ?? msg.author_name ?? '', channel: where }, link);
         }
