@@ -10,6 +10,7 @@ import { exportUserChat, fromBastideExport, writeImported } from './portability.
 import { chatPortabilityRoutes } from './portability-routes.js';
 import { OUTGOING_JOB, outgoingJob, outgoingMigrations, outgoingRoutes } from './outgoing.js';
 import { prefsMigrations, prefsRoutes } from './prefs.js';
+import { botMigrations, botRoutes } from './bots.js';
 import { PREVIEW_JOB, previewJob, previewMigrations, previewRoutes } from './previews.js';
 
 /**
@@ -28,19 +29,22 @@ async function scheduleRetention(platform: Platform, delayMs: number): Promise<v
 
 export const chatModule: BastideModule = {
   name: 'chat',
-  migrations: [...chatMigrations, ...previewMigrations, ...outgoingMigrations, ...prefsMigrations],
+  migrations: [...chatMigrations, ...previewMigrations, ...outgoingMigrations, ...prefsMigrations, ...botMigrations],
   policies: {
     'chat-channel': chatChannelRule,
     // Slack/Mattermost workspace imports create channels for many people: administrators, interactively.
     'chat-import': (actor) => actor.kind === 'user' && actor.isAdmin && actor.via !== 'app-password',
+    // Creating, rotating and revoking bots: administrators.
+    'chat-bot': (actor) => actor.kind === 'user' && actor.isAdmin && actor.via !== 'app-password',
   },
-  auditActions: ['chat.channel.created', 'chat.channel.updated', 'chat.member.set', 'chat.member.removed', 'chat.message.moderated', 'chat.hook.created', 'chat.hook.revoked', 'chat.retention.applied', 'chat.import.applied', 'chat.outgoing_hook.created', 'chat.outgoing_hook.revoked'],
+  auditActions: ['chat.channel.created', 'chat.channel.updated', 'chat.member.set', 'chat.member.removed', 'chat.message.moderated', 'chat.hook.created', 'chat.hook.revoked', 'chat.retention.applied', 'chat.import.applied', 'chat.outgoing_hook.created', 'chat.outgoing_hook.revoked', 'chat.bot.created', 'chat.bot.token_rotated', 'chat.bot.revoked', 'chat.bot.added', 'chat.bot.removed'],
   async routes(app, platform) {
     chatRoutes(app, platform);
     await chatPortabilityRoutes(app, platform);
     previewRoutes(app, platform);
     outgoingRoutes(app, platform);
     prefsRoutes(app, platform);
+    botRoutes(app, platform);
   },
   portability: {
     export: (platform, userId) => exportUserChat(platform, userId),
