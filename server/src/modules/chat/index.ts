@@ -11,6 +11,7 @@ import { chatPortabilityRoutes } from './portability-routes.js';
 import { OUTGOING_JOB, outgoingJob, outgoingMigrations, outgoingRoutes } from './outgoing.js';
 import { prefsMigrations, prefsRoutes } from './prefs.js';
 import { botMigrations, botRoutes } from './bots.js';
+import { dndMigrations, dndRoutes } from './dnd.js';
 import { PREVIEW_JOB, previewJob, previewMigrations, previewRoutes } from './previews.js';
 
 /**
@@ -29,7 +30,7 @@ async function scheduleRetention(platform: Platform, delayMs: number): Promise<v
 
 export const chatModule: BastideModule = {
   name: 'chat',
-  migrations: [...chatMigrations, ...previewMigrations, ...outgoingMigrations, ...prefsMigrations, ...botMigrations],
+  migrations: [...chatMigrations, ...previewMigrations, ...outgoingMigrations, ...prefsMigrations, ...botMigrations, ...dndMigrations],
   policies: {
     'chat-channel': chatChannelRule,
     // Slack/Mattermost workspace imports create channels for many people: administrators, interactively.
@@ -45,6 +46,7 @@ export const chatModule: BastideModule = {
     outgoingRoutes(app, platform);
     prefsRoutes(app, platform);
     botRoutes(app, platform);
+    dndRoutes(app, platform);
   },
   portability: {
     export: (platform, userId) => exportUserChat(platform, userId),

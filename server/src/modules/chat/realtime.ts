@@ -2,6 +2,7 @@ import { AppError } from '../../errors.js';
 import type { BusEvent } from '../../platform/bus/types.js';
 import type { Platform } from '../../platform/module.js';
 import { realtimeExtensions, type FrameContext } from '../../protocols/realtime/ws.js';
+import { onScheduledDnd } from './dnd.js';
 import { channelMemberIds } from './repo.js';
 
 /**
@@ -149,6 +150,9 @@ export async function presenceOf(platform: Platform, userIds: string[]): Promise
     if (live && r.status !== 'offline') out.set(r.user_id, r.status as PresenceStatus);
   }
   for (const id of userIds) if (out.get(id) === 'offline' && (s.connected.get(id) ?? 0) > 0) out.set(id, 'online');
+  // A do-not-disturb schedule that holds now reads as dnd (for people who are not offline).
+  const present = userIds.filter((id) => out.get(id) !== 'offline' && out.get(id) !== 'dnd');
+  for (const id of await onScheduledDnd(platform.db, present, now)) out.set(id, 'dnd');
   return out;
 }
 
