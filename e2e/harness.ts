@@ -40,6 +40,8 @@ export async function startServer(): Promise<E2EServer> {
   const url = `http://localhost:${port}`;
   const env = { ...process.env, BASTIDE_DATA: dataDir, BASTIDE_PORT: String(port), BASTIDE_BASE_URL: url, BASTIDE_LOG_LEVEL: 'warn' };
   delete (env as Record<string, string | undefined>).NODE_ENV;
+  // Browser tests never use the mail protocols, whose fixed default ports another server may hold.
+  for (const v of ['BASTIDE_SMTP_PORT', 'BASTIDE_SUBMISSION_PORT', 'BASTIDE_SUBMISSIONS_PORT', 'BASTIDE_IMAP_PORT', 'BASTIDE_IMAPS_PORT']) (env as Record<string, string | undefined>)[v] ??= 'off';
   const child: ChildProcess = spawn(process.execPath, [join(root, 'bin/bastide.js'), 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

@@ -14,7 +14,7 @@ interface Setting {
   env: string;
   key: keyof Config;
   doc: string;
-  kind: 'string' | 'int' | 'bool' | 'list';
+  kind: 'string' | 'int' | 'bool' | 'list' | 'port';
 }
 
 export const ConfigSchema = Type.Object(
@@ -39,6 +39,18 @@ export const ConfigSchema = Type.Object(
     driveSpaceQuotaBytes: Type.Integer({ minimum: 0, maximum: 2 ** 50 }),
     driveVersions: Type.Integer({ minimum: 0, maximum: 1000 }),
     fetchAllow: Type.Array(Type.String({ pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$' })),
+    mailHostname: Type.String({ minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.-]+$' }),
+    smtpPort: Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Literal('off')]),
+    submissionPort: Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Literal('off')]),
+    submissionsPort: Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Literal('off')]),
+    smtpRelay: Type.Optional(Type.String({ pattern: '^smtps?://' })),
+    mailTlsCert: Type.Optional(Type.String({ minLength: 1 })),
+    mailTlsKey: Type.Optional(Type.String({ minLength: 1 })),
+    mailMaxMessageBytes: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024 }),
+    mailQuotaBytes: Type.Integer({ minimum: 0, maximum: 2 ** 50 }),
+    smtpRateLimitPerMinute: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+    imapPort: Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Literal('off')]),
+    imapsPort: Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Literal('off')]),
   },
   { additionalProperties: false },
 );
@@ -65,11 +77,23 @@ export const SETTINGS: Setting[] = [
   { env: 'BASTIDE_DRIVE_SPACE_QUOTA', key: 'driveSpaceQuotaBytes', kind: 'int', doc: 'Default drive quota of a space, in bytes. Default 50000000000 (50 GB)' },
   { env: 'BASTIDE_FETCH_ALLOW', key: 'fetchAllow', kind: 'list', doc: 'Comma-separated addresses or CIDRs that link previews and outgoing webhooks may reach although not public (an intranet). Default none' },
   { env: 'BASTIDE_DRIVE_VERSIONS', key: 'driveVersions', kind: 'int', doc: 'Previous versions kept per file (the oldest go first; 0 keeps none). Default 25' },
+  { env: 'BASTIDE_MAIL_HOSTNAME', key: 'mailHostname', kind: 'string', doc: 'Host name of the mail server (SMTP greeting, certificates, Received headers). Default: the host of the base URL' },
+  { env: 'BASTIDE_SMTP_PORT', key: 'smtpPort', kind: 'port', doc: 'Inbound SMTP port (25 in production), or off. Default 2525' },
+  { env: 'BASTIDE_SUBMISSION_PORT', key: 'submissionPort', kind: 'port', doc: 'Mail submission port with STARTTLS (587 in production), or off. Default 2587' },
+  { env: 'BASTIDE_SUBMISSIONS_PORT', key: 'submissionsPort', kind: 'port', doc: 'Mail submission port with implicit TLS (465 in production), or off. Default 2465' },
+  { env: 'BASTIDE_SMTP_RELAY', key: 'smtpRelay', kind: 'string', doc: 'Send all outbound mail through this smarthost: smtp[s]://user:pass@host:port. Default: direct delivery to the MX' },
+  { env: 'BASTIDE_MAIL_TLS_CERT', key: 'mailTlsCert', kind: 'string', doc: 'PEM certificate file for SMTP/IMAP TLS (reloaded when it changes). Default: a self-signed one in the data folder' },
+  { env: 'BASTIDE_MAIL_TLS_KEY', key: 'mailTlsKey', kind: 'string', doc: 'PEM private key file for BASTIDE_MAIL_TLS_CERT' },
+  { env: 'BASTIDE_MAIL_MAX_MESSAGE', key: 'mailMaxMessageBytes', kind: 'int', doc: 'Largest message accepted (SMTP SIZE, IMAP APPEND), in bytes. Default 52428800 (50 MB)' },
+  { env: 'BASTIDE_MAIL_QUOTA', key: 'mailQuotaBytes', kind: 'int', doc: 'Mail quota of each mailbox owner, in bytes (0: unlimited). Default 10000000000 (10 GB)' },
+  { env: 'BASTIDE_SMTP_RATE_LIMIT', key: 'smtpRateLimitPerMinute', kind: 'int', doc: 'Inbound SMTP messages accepted per client IP per minute (0: unlimited). Default 600' },
+  { env: 'BASTIDE_IMAP_PORT', key: 'imapPort', kind: 'port', doc: 'IMAP port with STARTTLS (143 in production), or off. Default 2143' },
+  { env: 'BASTIDE_IMAPS_PORT', key: 'imapsPort', kind: 'port', doc: 'IMAP port with implicit TLS (993 in production), or off. Default 2993' },
 ];
 
 export class ConfigError extends Error {}
 
-function defaults(env: NodeJS.ProcessEnv, cwd: string): Omit<Config, 'baseUrl'> & { baseUrl?: string } {
+function defaults(env: NodeJS.ProcessEnv, cwd: string): Omit<Config, 'baseUrl' | 'mailHostname'> & { baseUrl?: string; mailHostname?: string } {
   return {
     dataDir: resolve(cwd, 'data'),
     port: 8080,
@@ -89,7 +113,17 @@ function defaults(env: NodeJS.ProcessEnv, cwd: string): Omit<Config, 'baseUrl'> 
     driveSpaceQuotaBytes: 50_000_000_000,
     driveVersions: 25,
     fetchAllow: [],
-    ...(env.NODE_ENV === 'test' ? { logLevel: 'silent' as const } : {}),
+    smtpPort: 2525,
+    submissionPort: 2587,
+    submissionsPort: 2465,
+    mailMaxMessageBytes: 50 * 1024 * 1024,
+    mailQuotaBytes: 10_000_000_000,
+    smtpRateLimitPerMinute: 600,
+    imapPort: 2143,
+    imapsPort: 2993,
+    ...(env.NODE_ENV === 'test' ? { imapPort: 'off' as const, imapsPort: 'off' as const } : {}),
+    // Tests open the mail ports they need themselves (port 0), so parallel test servers never collide.
+    ...(env.NODE_ENV === 'test' ? { logLevel: 'silent' as const, smtpPort: 'off' as const, submissionPort: 'off' as const, submissionsPort: 'off' as const } : {}),
   };
 }
 
@@ -97,6 +131,11 @@ function parseValue(s: Setting, raw: string): unknown {
   switch (s.kind) {
     case 'int': {
       if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${s.env}: expected a whole number, got "${raw}"`);
+      return Number(raw);
+    }
+    case 'port': {
+      if (raw.trim().toLowerCase() === 'off') return 'off';
+      if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${s.env}: expected a port number or off, got "${raw}"`);
       return Number(raw);
     }
     case 'bool': {
@@ -139,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (typeof merged.webDir === 'string') merged.webDir = resolve(cwd, merged.webDir);
   if (merged.baseUrl === undefined) merged.baseUrl = `http://localhost:${String(merged.port)}`;
   if (typeof merged.baseUrl === 'string') merged.baseUrl = merged.baseUrl.replace(/\/+$/, '');
+  if (merged.mailHostname === undefined && typeof merged.baseUrl === 'string') merged.mailHostname = URL.canParse(merged.baseUrl) ? new URL(merged.baseUrl).hostname : 'localhost';
   const errors = [...Value.Errors(ConfigSchema, merged)];
   if (errors.length > 0) {
     const lines = errors.map((e) => {

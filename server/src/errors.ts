@@ -61,6 +61,13 @@ export const CATALOG = {
   invalid_vcard: { status: 400, message: 'This is not valid vCard data.' },
   unsupported_component: { status: 400, message: 'This calendar does not accept this kind of item.' },
   uid_conflict: { status: 409, message: 'Another item in this collection already has this UID.' },
+  not_an_attendee: { status: 409, message: 'You are not an attendee of this event.' },
+  not_organizer: { status: 409, message: 'Only the organizer of this event can change its attendees.' },
+  mailbox_exists: { status: 409, message: 'A mailbox with this name already exists.', imap: '[ALREADYEXISTS]' },
+  mail_domain_taken: { status: 409, message: 'This mail domain is already configured.' },
+  mail_address_taken: { status: 409, message: 'This e-mail address is already used.' },
+  unknown_recipient: { status: 404, message: 'No mailbox has this address.', smtp: '550 5.1.1' },
+  sender_not_allowed: { status: 403, message: 'You may not send mail from this address.', smtp: '553 5.7.1' },
   internal: { status: 500, message: 'Something went wrong on the server.', smtp: '451 4.3.0', imap: '[SERVERBUG]', temporary: true },
 } as const satisfies Record<string, CatalogEntry>;
 

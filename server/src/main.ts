@@ -9,6 +9,7 @@ import { createUser, resetPassword, updateUser } from './modules/identity/comman
 import { createAppPassword, SCOPES } from './modules/identity/commands/credentials.js';
 import { users } from './modules/identity/repo.js';
 import type { Scope } from './platform/policy.js';
+import { DOMAIN_HELP, domainCommand, mailDoctor } from './modules/mail/cli.js';
 
 const HELP = `Usage: bastide <command> [options]
 
@@ -25,6 +26,7 @@ Commands:
   export <login> [--out FILE]             write all of a user's data as a zip (stdout without --out)
   import <login> <FILE>                   import an export zip into a user's account
   audit verify                            check the audit log's hash chain
+${DOMAIN_HELP}
   doctor                                  check configuration, storage and ports
   help                                    this text
 
@@ -109,6 +111,7 @@ async function doctor(config: Config): Promise<number> {
     }
     const n = await users.count(storage.db);
     check(n > 0, `${n} user account(s)`, 'no account yet: start Bastide and open the setup link, or run `bastide user add <login> --admin`');
+    await mailDoctor(storage.db, config, out);
     await blobs.close();
     await storage.close();
   } catch (e) {
@@ -228,6 +231,11 @@ export async function runCli(argv: string[]): Promise<number> {
           out(r.ok ? `audit log intact: ${r.count} entries` : `audit log BROKEN at entry ${r.brokenAt} (after ${r.count} good entries)`);
           return r.ok ? 0 : 1;
         });
+      }
+      case 'domain': {
+        const code = await withServer(config, (b) => domainCommand(b.platform, sub, rest, out));
+        if (code === null) break;
+        return code;
       }
       case 'doctor':
         return await doctor(config);

@@ -214,6 +214,14 @@ describe('administration', () => {
       ['GET', '/api/admin/audit/verify'],
       ['GET', `/api/admin/drive/quota?ownerType=user&ownerId=${target}`],
       ['PUT', `/api/admin/drive/quota?ownerType=user&ownerId=${target}`, { bytes: 1 }],
+      ['GET', '/api/admin/mail/domains'],
+      ['POST', '/api/admin/mail/domains', { name: 'intruder.example' }],
+      ['GET', `/api/admin/mail/domains/${MISSING_ID}/dns`],
+      ['DELETE', `/api/admin/mail/domains/${MISSING_ID}`],
+      ['GET', '/api/admin/mail/addresses'],
+      ['POST', '/api/admin/mail/addresses', { address: 'boss@intruder.example', targetType: 'user', targetId: nora.id }],
+      ['DELETE', `/api/admin/mail/addresses/${MISSING_ID}`],
+      ['GET', '/api/admin/mail/queue'],
     );
     // Every admin route the OpenAPI document lists is covered.
     const doc = (await raw(srv.url, 'GET', '/api/openapi.json')).json;
