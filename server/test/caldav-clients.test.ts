@@ -268,3 +268,71 @@ test('python3-caldav (Debian): discovery, calendar, recurring event with excepti
   assert.deepEqual(out.after_delete, ['rec@bastide.test.ics']);
   assert.deepEqual(out.freebusy, ['FREEBUSY:20260311T130000Z/20260311T140000Z', 'FREEBUSY:20260311T150000Z/20260311T160000Z']);
 });
+
+/** python3-caldav as two people: RFC 6638 discovery, an invitation delivered, the attendee's answer, free-busy through the outbox. */
+const SCHEDULING_SCRIPT = String.raw`
+import sys, json
+from datetime import datetime, timezone
+import caldav
+url, alogin, apw, blogin, bpw = sys.argv[1:6]
+out = {}
+a = caldav.DAVClient(url=url, username=alogin, password=apw).principal()
+out['addresses'] = a.calendar_user_address_set()
+out['inbox'] = str(a.schedule_inbox().url)
+out['outbox'] = str(a.schedule_outbox().url)
+acal = [c for c in a.calendars() if str(c.url).endswith('/default/')][0]
+acal.save_event("""BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//python caldav test//EN
+BEGIN:VEVENT
+UID:py-sched-1
+DTSTAMP:20260101T000000Z
+DTSTART:20260316T090000Z
+DTEND:20260316T100000Z
+SUMMARY:Budget review
+ORGANIZER:mailto:%s@example.org
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:%s@example.org
+ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:%s@example.org
+END:VEVENT
+END:VCALENDAR
+""" % (alogin, alogin, blogin))
+b = caldav.DAVClient(url=url, username=blogin, password=bpw).principal()
+bcal = [c for c in b.calendars() if str(c.url).endswith('/default/')][0]
+inv = bcal.event_by_uid('py-sched-1')
+out['delivered'] = 'Budget review' in inv.data
+inv.change_attendee_status(partstat='ACCEPTED')
+inv.save()
+org = acal.event_by_uid('py-sched-1')
+org.load()
+out['organizer_copy'] = org.data
+res = a.freebusy_request(datetime(2026, 3, 16, tzinfo=timezone.utc), datetime(2026, 3, 17, tzinfo=timezone.utc), ['mailto:%s@example.org' % blogin])
+# The library posts the request (it does not parse a schedule-response); the same request by hand:
+fb = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//python caldav test//EN\r\nMETHOD:REQUEST\r\nBEGIN:VFREEBUSY\r\nUID:py-fb\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260316T000000Z\r\nDTEND:20260317T000000Z\r\nORGANIZER:%s\r\nATTENDEE:mailto:%s@example.org\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n" % (out['addresses'][0], blogin)
+resp = a.client.post(str(a.schedule_outbox().url), fb, headers={'Content-Type': 'text/calendar; charset=utf-8'})
+out['freebusy_status'] = resp.status
+out['freebusy'] = resp.raw if isinstance(resp.raw, str) else resp.raw.decode()
+print(json.dumps(out))
+`;
+
+test('python3-caldav (Debian): scheduling between two users (invitation, answer, outbox free-busy)', { timeout: 120_000 }, async (t) => {
+  if (skipUnless(caldavAvailable(), 'python3-caldav', 'python3-caldav', t)) return;
+  const { srv, login, password } = await setup('olga');
+  t.after(() => srv.close());
+  const bob = await makeUser(srv, 'boris');
+  const { password: bpw } = await createAppPassword({ platform: srv.bastide.platform, actor: { kind: 'system' } }, { userId: bob.id, name: 'client', scopes: ['dav'] });
+  const script = join(srv.storage.dataDir, 'sched.py');
+  writeFileSync(script, SCHEDULING_SCRIPT);
+  const r = await run(PYTHON, [script, `${srv.url}/.well-known/caldav`, login, password, 'boris', bpw]);
+  assert.equal(r.code, 0, `python3-caldav failed:\n${r.out}\n${r.err}`);
+  const out = JSON.parse(r.out.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  assert.ok((out.addresses as string[]).includes('mailto:olga@example.org'));
+  assert.match(String(out.inbox), /\/dav\/calendars\/olga\/inbox\/$/);
+  assert.match(String(out.outbox), /\/dav\/calendars\/olga\/outbox\/$/);
+  assert.equal(out.delivered, true);
+  const copy = String(out.organizer_copy).replace(/\r?\n[ \t]/g, '');
+  assert.match(copy, /ATTENDEE[^\n]*PARTSTAT=ACCEPTED[^\n]*:mailto:boris@example\.org/);
+  assert.match(copy, /SCHEDULE-STATUS=1\.2/);
+  assert.equal(out.freebusy_status, 200);
+  assert.match(String(out.freebusy), /2\.0;Success/);
+  assert.match(String(out.freebusy), /FREEBUSY:20260316T090000Z\/20260316T100000Z/);
+});

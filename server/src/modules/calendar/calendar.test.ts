@@ -236,3 +236,166 @@ describe('calendar and contacts JSON API', () => {
     assert.ok(weekly.some((o: { summary: string }) => o.summary === 'Moved meeting'));
   });
 });
+
+describe('recurring events: this one / this and following / all', () => {
+  let srv: TestServer;
+  let alice: { id: string; client: ApiClient };
+  let bob: { id: string; client: ApiClient };
+  let cal = '';
+  const range = 'from=2026-03-01T00:00:00Z&to=2026-06-01T00:00:00Z';
+  type Occ = { objectId: string; uid: string; etag: string; start: string; end: string; summary: string; recurrenceId: string | null; location: string };
+  const list = async (): Promise<Occ[]> => (await alice.client.get(`/api/calendars/${cal}/events?${range}`)).json.occurrences;
+  const ics = async (objectId: string): Promise<string> => (await alice.client.get(`/api/calendars/${cal}/objects/${objectId}`)).json.ics.replace(/\r\n /g, '');
+
+  before(async () => {
+    srv = await startTestServer();
+    alice = await userClient(srv, 'alice');
+    bob = await userClient(srv, 'bob');
+    cal = (await alice.client.post('/api/calendars', { name: 'Team' })).json.id;
+  });
+  after(() => srv.close());
+
+  test('details: wall times and zone, rule, reminders (other alarms kept), attendees', async () => {
+    const ev = await alice.client.post(`/api/calendars/${cal}/events`, { summary: 'Standup', start: '2026-03-23T10:00', end: '2026-03-23T10:30', timeZone: 'Europe/Paris', rrule: 'FREQ=WEEKLY;BYDAY=MO;COUNT=5', alarms: [{ minutesBefore: 10 }] });
+    assert.equal(ev.status, 201, JSON.stringify(ev.json));
+    // A client adds an e-mail alarm and an attendee; the form's reminders replace only their own kind.
+    const text = (await ics(ev.json.id)).replace('END:VEVENT', 'ATTENDEE;CN=Bob;PARTSTAT=ACCEPTED:mailto:bob@example.org\r\nBEGIN:VALARM\r\nACTION:EMAIL\r\nSUMMARY:x\r\nDESCRIPTION:x\r\nATTENDEE:mailto:a@example.org\r\nTRIGGER:-P1D\r\nEND:VALARM\r\nEND:VEVENT');
+    const col = (await alice.client.get('/api/calendars')).json.calendars.find((c: { id: string }) => c.id === cal);
+    const dav = await createAppPassword({ platform: srv.bastide.platform, actor: { kind: 'system' } }, { userId: alice.id, name: 'dav', scopes: ['dav'] });
+    const put = await fetch(`${srv.url}${col.davUrl}${encodeURIComponent(`${ev.json.uid}.ics`)}`, { method: 'PUT', headers: { authorization: `Basic ${Buffer.from(`alice:${dav.password}`).toString('base64')}` }, body: text });
+    assert.equal(put.status, 204);
+    const d = await alice.client.get(`/api/calendars/${cal}/events/${ev.json.id}`);
+    assert.equal(d.status, 200, JSON.stringify(d.json));
+    assert.equal(d.json.start, '2026-03-23T10:00:00');
+    assert.equal(d.json.end, '2026-03-23T10:30:00');
+    assert.equal(d.json.timeZone, 'Europe/Paris');
+    assert.deepEqual(d.json.rrule.split(';').sort(), ['BYDAY=MO', 'COUNT=5', 'FREQ=WEEKLY']);
+    assert.deepEqual(d.json.alarms, [{ minutesBefore: 10 }]);
+    assert.equal(d.json.otherAlarms, 1);
+    assert.deepEqual(d.json.attendees, [{ name: 'Bob', email: 'bob@example.org', partstat: 'ACCEPTED', role: 'REQ-PARTICIPANT' }]);
+    const edited = await alice.client.put(`/api/calendars/${cal}/events/${ev.json.id}`, { summary: 'Standup', start: '2026-03-23T10:00', end: '2026-03-23T10:30', timeZone: 'Europe/Paris', alarms: [{ minutesBefore: 5 }, { minutesBefore: 60 }] });
+    assert.equal(edited.status, 200);
+    const after = await ics(ev.json.id);
+    assert.match(after, /TRIGGER:-PT5M/);
+    assert.match(after, /TRIGGER:-PT1H/);
+    assert.doesNotMatch(after, /TRIGGER:-PT10M/);
+    assert.match(after, /ACTION:EMAIL/);
+  });
+
+  test('this one: an override with RECURRENCE-ID; the others unchanged; then deleted as an EXDATE', async () => {
+    const before = (await list()).filter((o) => o.summary === 'Standup');
+    assert.equal(before.length, 5);
+    const second = before[1]!;
+    assert.equal(second.recurrenceId, '2026-03-30T08:00:00.000Z');
+    const r = await alice.client.put(`/api/calendars/${cal}/events/${second.objectId}/occurrence`, {
+      recurrenceId: second.recurrenceId, scope: 'this', etag: second.etag,
+      event: { summary: 'Standup (late)', start: '2026-03-30T11:00', end: '2026-03-30T11:30', timeZone: 'Europe/Paris', location: 'Room 2' },
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.json.created, null);
+    const text = await ics(second.objectId);
+    assert.match(text, /RECURRENCE-ID;TZID=Europe\/Paris:20260330T100000/);
+    assert.match(text, /ATTENDEE;CN=Bob/, 'the other properties are kept');
+    const now = await list();
+    assert.deepEqual(now.map((o) => [o.start, o.summary]), [
+      ['2026-03-23T09:00:00.000Z', 'Standup'],
+      ['2026-03-30T09:00:00.000Z', 'Standup (late)'],
+      ['2026-04-06T08:00:00.000Z', 'Standup'],
+      ['2026-04-13T08:00:00.000Z', 'Standup'],
+      ['2026-04-20T08:00:00.000Z', 'Standup'],
+    ]);
+    assert.equal(now[1]!.location, 'Room 2');
+    // Editing the same occurrence again edits its override (its recurrence id is unchanged).
+    const again = await alice.client.put(`/api/calendars/${cal}/events/${second.objectId}/occurrence`, {
+      recurrenceId: now[1]!.recurrenceId, scope: 'this', event: { summary: 'Standup (later)', start: '2026-03-30T12:00', end: '2026-03-30T12:30', timeZone: 'Europe/Paris' },
+    });
+    assert.equal(again.status, 200);
+    assert.equal((await ics(second.objectId)).match(/RECURRENCE-ID/g)?.length, 1);
+    // The override's own details.
+    const d = await alice.client.get(`/api/calendars/${cal}/events/${second.objectId}?recurrenceId=${encodeURIComponent(now[1]!.recurrenceId!)}`);
+    assert.equal(d.json.summary, 'Standup (later)');
+    // Deleting it: an EXDATE, the override gone.
+    const del = await alice.client.request('DELETE', `/api/calendars/${cal}/events/${second.objectId}/occurrence?recurrenceId=${encodeURIComponent(now[1]!.recurrenceId!)}&scope=this`);
+    assert.equal(del.status, 204, JSON.stringify(del.json));
+    const t2 = await ics(second.objectId);
+    assert.match(t2, /EXDATE;TZID=Europe\/Paris:20260330T100000/);
+    assert.doesNotMatch(t2, /RECURRENCE-ID/);
+    assert.equal((await list()).length, 4);
+  });
+
+  test('this and following: the series ends with UNTIL and a new series (new UID, COUNT continued) starts', async () => {
+    const occ = await list();
+    const fourth = occ.find((o) => o.start === '2026-04-13T08:00:00.000Z')!;
+    const r = await alice.client.put(`/api/calendars/${cal}/events/${fourth.objectId}/occurrence`, {
+      recurrenceId: fourth.recurrenceId, scope: 'following',
+      event: { summary: 'Standup v2', start: '2026-04-13T09:00', end: '2026-04-13T09:15', timeZone: 'Europe/Paris' },
+    });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.ok(r.json.created);
+    const old = await ics(fourth.objectId);
+    assert.match(old, /RRULE:FREQ=WEEKLY;.*UNTIL=20260413T075959Z/);
+    assert.doesNotMatch(old, /COUNT/);
+    const fresh = await ics(r.json.created.id);
+    assert.notEqual(r.json.created.uid, fourth.uid);
+    assert.match(fresh, /RRULE:FREQ=WEEKLY;COUNT=2;BYDAY=MO/);
+    assert.match(fresh, /ATTENDEE;CN=Bob/, 'the new series keeps the other properties');
+    assert.match(fresh, /ACTION:EMAIL/);
+    assert.doesNotMatch(fresh, /EXDATE/, 'the past exception stays with the past series');
+    assert.deepEqual((await list()).map((o) => [o.start, o.summary]), [
+      ['2026-03-23T09:00:00.000Z', 'Standup'],
+      ['2026-04-06T08:00:00.000Z', 'Standup'],
+      ['2026-04-13T07:00:00.000Z', 'Standup v2'],
+      ['2026-04-20T07:00:00.000Z', 'Standup v2'],
+    ]);
+    // Deleting "this and following" from the second occurrence of the old series; from the first of the new one deletes it.
+    const del = await alice.client.request('DELETE', `/api/calendars/${cal}/events/${fourth.objectId}/occurrence?recurrenceId=${encodeURIComponent('2026-04-06T08:00:00.000Z')}&scope=following`);
+    assert.equal(del.status, 204, JSON.stringify(del.json));
+    const delNew = await alice.client.request('DELETE', `/api/calendars/${cal}/events/${r.json.created.id}/occurrence?recurrenceId=${encodeURIComponent('2026-04-13T07:00:00.000Z')}&scope=following`);
+    assert.equal(delNew.status, 204);
+    assert.deepEqual((await list()).map((o) => o.start), ['2026-03-23T09:00:00.000Z']);
+  });
+
+  test('all: moving the master moves its exceptions too; all-day series work by date', async () => {
+    const ev = await alice.client.post(`/api/calendars/${cal}/events`, { summary: 'Daily', start: '2026-05-04T08:00', end: '2026-05-04T08:30', timeZone: 'America/New_York', rrule: 'FREQ=DAILY;COUNT=4' });
+    const occ = (await list()).filter((o) => o.uid === ev.json.uid);
+    await alice.client.put(`/api/calendars/${cal}/events/${ev.json.id}/occurrence`, { recurrenceId: occ[1]!.recurrenceId, scope: 'this', event: { summary: 'Daily (moved)', start: '2026-05-05T15:00', end: '2026-05-05T15:30', timeZone: 'America/New_York' } });
+    await alice.client.request('DELETE', `/api/calendars/${cal}/events/${ev.json.id}/occurrence?recurrenceId=${encodeURIComponent(occ[2]!.recurrenceId!)}&scope=this`);
+    const moved = await alice.client.put(`/api/calendars/${cal}/events/${ev.json.id}`, { summary: 'Daily', start: '2026-05-04T09:00', end: '2026-05-04T09:30', timeZone: 'America/New_York' });
+    assert.equal(moved.status, 200);
+    assert.deepEqual((await list()).filter((o) => o.uid === ev.json.uid).map((o) => [o.start, o.summary]), [
+      ['2026-05-04T13:00:00.000Z', 'Daily'],
+      ['2026-05-05T19:00:00.000Z', 'Daily (moved)'],
+      ['2026-05-07T13:00:00.000Z', 'Daily'],
+    ]);
+    const holiday = await alice.client.post(`/api/calendars/${cal}/events`, { summary: 'Leave', start: '2026-05-11', end: '2026-05-12', allDay: true, rrule: 'FREQ=DAILY;COUNT=3' });
+    const r = await alice.client.put(`/api/calendars/${cal}/events/${holiday.json.id}/occurrence`, { recurrenceId: '2026-05-12', scope: 'following', event: { summary: 'Leave (half)', start: '2026-05-12', end: '2026-05-13', allDay: true } });
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.match(await ics(holiday.json.id), /UNTIL=20260511/);
+    assert.deepEqual((await list()).filter((o) => o.summary.startsWith('Leave')).map((o) => [o.start, o.summary]), [
+      ['2026-05-11', 'Leave'], ['2026-05-12', 'Leave (half)'], ['2026-05-13', 'Leave (half)'],
+    ]);
+  });
+
+  test('bad input is a 4xx that changes nothing; bob cannot touch alice\'s occurrences', async () => {
+    const TABLES2 = ['calendar_objects', 'calendar_changes'];
+    const before = await snapshotAll(srv.bastide.platform.db, TABLES2);
+    const single = await alice.client.post(`/api/calendars/${cal}/events`, { summary: 'Once', start: '2026-05-20T10:00:00Z' });
+    const after1 = await snapshotAll(srv.bastide.platform.db, TABLES2);
+    const daily = (await list()).find((o) => o.summary === 'Daily')!;
+    const ev = { summary: 'x', start: '2026-05-04T09:00', timeZone: 'America/New_York' };
+    const base = `/api/calendars/${cal}/events/${daily.objectId}/occurrence`;
+    assertError(await alice.client.put(base, { recurrenceId: 'yesterday', scope: 'this', event: ev }), 400, 'validation_failed');
+    assertError(await alice.client.put(base, { recurrenceId: daily.recurrenceId, scope: 'sometimes', event: ev }), 400, 'validation_failed');
+    assertError(await alice.client.put(base, { recurrenceId: daily.recurrenceId, scope: 'this', event: { ...ev, rrule: 'FREQ=DAILY' } }), 400, 'validation_failed');
+    assertError(await alice.client.put(base, { recurrenceId: '2026-05-04T13:30:00Z', scope: 'this', event: ev }), 404, 'not_found');
+    assertError(await alice.client.put(base, { recurrenceId: daily.recurrenceId, scope: 'this', event: ev, etag: 'stale' }), 412, 'precondition_failed');
+    assertError(await alice.client.put(`/api/calendars/${cal}/events/${single.json.id}/occurrence`, { recurrenceId: '2026-05-20T10:00:00Z', scope: 'this', event: ev }), 409, 'conflict');
+    assertError(await alice.client.request('DELETE', `${base}?recurrenceId=nope&scope=this`), 400, 'validation_failed');
+    assertError(await alice.client.get(`/api/calendars/${cal}/events/nope`), 404, 'not_found');
+    assertError(await bob.client.put(base, { recurrenceId: daily.recurrenceId, scope: 'this', event: ev }), 404, 'not_found');
+    assertError(await bob.client.request('DELETE', `${base}?recurrenceId=${encodeURIComponent(daily.recurrenceId!)}&scope=following`), 404, 'not_found');
+    assertError(await bob.client.get(`/api/calendars/${cal}/events/${daily.objectId}`), 404, 'not_found');
+    assert.notDeepEqual(before, after1);
+    assert.deepEqual(await snapshotAll(srv.bastide.platform.db, TABLES2), after1);
+  });
+});

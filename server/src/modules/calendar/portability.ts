@@ -35,7 +35,8 @@ export const calendarPortability = {
   },
 
   async import(platform: Platform, userId: string, files: ExportFile[]): Promise<{ imported: number }> {
-    const ctx = { platform, actor: { kind: 'system' } as const };
+    // Restoring an archive brings events back; it does not invite their attendees again.
+    const ctx = { platform, actor: { kind: 'system' } as const, schedule: false };
     const owner = { type: 'user' as const, id: userId };
     let meta: Meta[] = [];
     const metaFile = files.find((f) => f.path === 'calendar/calendars.json');

@@ -10,6 +10,7 @@ import { ianaZone, icalUtc, occurrences, parseCalendarObject, parseIcal, propUtc
 import { TIME_MAX, TIME_MIN } from './schema.js';
 import { calendarStore } from './calendars.js';
 import type { CollectionRow, ObjectRow, StoreContext } from './store.js';
+import { cutBefore, detailsOf, excludeInstance, findInstance, followingSeries, isRecurring, masterOf, overrideFor, serialize, setAlarms, shiftExceptions } from './occurrence-edit.js';
 
 /**
  * The JSON API of calendars and task lists for the web app: collections, occurrences in a range
@@ -46,6 +47,8 @@ const EventBody = Type.Object(
     /** An RFC 5545 RRULE value, e.g. "FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10". */
     rrule: Type.Optional(Type.Union([Text(500), Type.Null()])),
     status: Type.Optional(Type.Union([Type.Literal('CONFIRMED'), Type.Literal('TENTATIVE'), Type.Literal('CANCELLED')])),
+    /** Reminders (VALARM DISPLAY) this long before the start; replaces those of this kind, keeps the others. */
+    alarms: Type.Optional(Type.Array(Type.Object({ minutesBefore: Type.Integer({ minimum: 0, maximum: 40_320 }) }, strict), { maxItems: 10 })),
     etag: Type.Optional(Text(64)),
   },
   strict,
@@ -85,6 +88,31 @@ const Occurrence = Type.Object({
   completed: Type.Union([Type.String(), Type.Null()]),
   parentUid: Type.Union([Type.String(), Type.Null()]),
 });
+const OccurrenceEdit = Type.Object(
+  {
+    /** The occurrence: its recurrenceId as listed (an ISO instant, or a date for all-day events). */
+    recurrenceId: Text(40),
+    scope: Type.Union([Type.Literal('this'), Type.Literal('following')]),
+    event: Type.Omit(EventBody, ['etag']),
+    etag: Type.Optional(Text(64)),
+  },
+  strict,
+);
+const EventDetailsView = Type.Object({
+  id: Type.String(), uid: Type.String(), etag: Type.String(), recurring: Type.Boolean(),
+  summary: Type.String(), location: Type.String(), description: Type.String(), status: Type.String(),
+  allDay: Type.Boolean(), start: Type.String(), end: Type.String(), timeZone: Type.Union([Type.String(), Type.Null()]),
+  rrule: Type.Union([Type.String(), Type.Null()]), complexRecurrence: Type.Boolean(), exceptions: Type.Integer(),
+  alarms: Type.Array(Type.Object({ minutesBefore: Type.Integer() })), otherAlarms: Type.Integer(),
+  organizer: Type.Union([Type.Object({ name: Type.String(), email: Type.String() }), Type.Null()]),
+  attendees: Type.Array(Type.Object({ name: Type.String(), email: Type.String(), partstat: Type.String(), role: Type.String() })),
+});
+/** A recurrence id as the occurrence list gives it: "YYYY-MM-DD" or an ISO instant. */
+function ridOf(v: string): number {
+  const ms = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(v) ? Date.parse(v) : NaN;
+  if (Number.isNaN(ms)) throw validation('/recurrenceId', 'a date YYYY-MM-DD or an ISO 8601 instant');
+  return ms;
+}
 const RangeQuery = Type.Object({ from: Type.String({ format: 'date-time' }), to: Type.String({ format: 'date-time' }) }, strict);
 /** Occurrences are listed over at most this span per request. */
 const MAX_RANGE_MS = 400 * 86_400_000;
@@ -211,9 +239,19 @@ function editable(existing: ObjectRow | null, kind: 'vevent' | 'vtodo', now: num
 }
 
 export function eventText(existing: ObjectRow | null, b: Static<typeof EventBody>, now: number): string {
+  const { vcal, comp } = editable(existing, 'vevent', now);
+  const oldStart = comp.getFirstPropertyValue('dtstart');
+  const oldTzid = comp.getFirstProperty('dtstart')?.getParameter('tzid');
+  applyEvent(comp, b, true);
+  // "All" of a recurring event moved: its exceptions follow.
+  if (existing && oldStart instanceof ICAL.Time && isRecurring(comp)) shiftExceptions(vcal, comp, oldStart, oldTzid);
+  return serialize(vcal);
+}
+
+/** Sets the form's fields on a VEVENT (a master, or an override when `rules` is false). */
+function applyEvent(comp: ICAL.Component, b: Static<typeof EventBody>, rules: boolean): void {
   const tz = b.timeZone;
   if (tz !== undefined && !ianaZone(tz)) throw validation('/timeZone', 'an IANA time zone such as Europe/Paris');
-  const { vcal, comp } = editable(existing, 'vevent', now);
   const start = timeOf(b.start, '/start', { allDay: b.allDay, tz });
   setTime(comp, 'dtstart', start);
   comp.removeAllProperties('duration');
@@ -228,8 +266,9 @@ export function eventText(existing: ObjectRow | null, b: Static<typeof EventBody
   setText(comp, 'description', b.description);
   setText(comp, 'status', b.status);
   if (b.rrule !== undefined) {
-    comp.removeAllProperties('rrule');
-    if (b.rrule !== null && b.rrule !== '') {
+    if (!rules && b.rrule !== null && b.rrule !== '') throw validation('/rrule', 'one occurrence has no rule of its own');
+    if (rules) comp.removeAllProperties('rrule');
+    if (rules && b.rrule !== null && b.rrule !== '') {
       let r: ICAL.Recur;
       try {
         r = ICAL.Recur.fromString(b.rrule);
@@ -240,7 +279,7 @@ export function eventText(existing: ObjectRow | null, b: Static<typeof EventBody
       comp.addPropertyWithValue('rrule', r);
     }
   }
-  return vcal.toString().replace(/\r?\n/g, '\r\n') + '\r\n';
+  if (b.alarms !== undefined) setAlarms(comp, b.alarms);
 }
 
 export function taskText(existing: ObjectRow | null, b: Static<typeof TaskBody>, now: number): string {
@@ -408,6 +447,69 @@ export async function calendarRoutes(app: App, platform: Platform): Promise<void
     if (o.component !== 'VEVENT') throw new AppError('conflict', { reason: 'not an event' });
     return save(ctx, coll, o, eventText(o, req.body, platform.clock.now()), req.body.etag);
   });
+  app.get(
+    '/calendars/:id/events/:objectId',
+    { schema: { tags, summary: 'An event as the form edits it (the master, or the override of one occurrence): wall times and zone, rule, reminders, attendees', params: ObjParams, querystring: Type.Object({ recurrenceId: Type.Optional(Text(40)) }, strict), response: { 200: EventDetailsView } } },
+    async (req) => {
+      const { coll } = await load(req, req.params.id);
+      const o = await objectOf(coll, req.params.objectId);
+      if (o.component !== 'VEVENT') throw new AppError('conflict', { reason: 'not an event' });
+      const vcal = parseIcal(o.data);
+      let comp = masterOf(vcal);
+      if (req.query.recurrenceId !== undefined) {
+        const rid = ridOf(req.query.recurrenceId);
+        comp = vcal.getAllSubcomponents('vevent').find((c) => c.hasProperty('recurrence-id') && propUtc(c, 'recurrence-id') === rid) ?? comp;
+      }
+      return { id: o.id, uid: o.uid, etag: o.etag, recurring: isRecurring(masterOf(vcal)), ...detailsOf(vcal, comp) };
+    },
+  );
+  app.put(
+    '/calendars/:id/events/:objectId/occurrence',
+    { schema: { tags, summary: 'Edit one occurrence of a recurring event ("this": an override with RECURRENCE-ID) or it and the following ones ("following": the series ends with UNTIL, a new series starts)', params: ObjParams, body: OccurrenceEdit, response: { 200: Type.Object({ updated: Type.Union([ObjectRef, Type.Null()]), created: Type.Union([ObjectRef, Type.Null()]) }) } } },
+    async (req) => {
+      const { ctx, coll } = await load(req, req.params.id);
+      const o = await objectOf(coll, req.params.objectId);
+      if (o.component !== 'VEVENT') throw new AppError('conflict', { reason: 'not an event' });
+      const now = platform.clock.now();
+      const vcal = parseIcal(o.data);
+      const inst = findInstance(vcal, ridOf(req.body.recurrenceId));
+      const b = req.body.event;
+      if (req.body.scope === 'this') {
+        applyEvent(overrideFor(vcal, inst, now), b, false);
+        return { updated: await save(ctx, coll, o, serialize(vcal), req.body.etag), created: null };
+      }
+      if (!cutBefore(vcal, inst, now)) {
+        // The first instance: "this and following" is the whole series.
+        return { updated: await save(ctx, coll, o, eventText(o, b, now), req.body.etag), created: null };
+      }
+      const next = followingSeries(parseIcal(o.data), inst, now);
+      applyEvent(masterOf(next), b, true);
+      const nextText = serialize(next);
+      parseCalendarObject(nextText);
+      const updated = await save(ctx, coll, o, serialize(vcal), req.body.etag);
+      const created = await save(ctx, coll, null, nextText, undefined);
+      return { updated, created };
+    },
+  );
+  app.delete(
+    '/calendars/:id/events/:objectId/occurrence',
+    { schema: { tags, summary: 'Delete one occurrence of a recurring event ("this": an EXDATE) or it and the following ones ("following": the series ends with UNTIL)', params: ObjParams, querystring: Type.Object({ recurrenceId: Text(40), scope: Type.Union([Type.Literal('this'), Type.Literal('following')]), etag: Type.Optional(Text(64)) }, strict) } },
+    async (req, reply) => {
+      const { ctx, coll } = await load(req, req.params.id);
+      const o = await objectOf(coll, req.params.objectId);
+      if (o.component !== 'VEVENT') throw new AppError('conflict', { reason: 'not an event' });
+      const now = platform.clock.now();
+      const vcal = parseIcal(o.data);
+      const inst = findInstance(vcal, ridOf(req.query.recurrenceId));
+      if (req.query.scope === 'this') excludeInstance(vcal, inst, now);
+      else if (!cutBefore(vcal, inst, now)) {
+        await calendarStore.delete(ctx, coll, o.name, { ifMatch: req.query.etag !== undefined ? `"${req.query.etag}"` : undefined });
+        return reply.status(204).send();
+      }
+      await save(ctx, coll, o, serialize(vcal), req.query.etag);
+      return reply.status(204).send();
+    },
+  );
   app.post('/calendars/:id/tasks', { schema: { tags, summary: 'Create a task', params: IdParams, body: TaskBody, response: { 201: ObjectRef } } }, async (req, reply) => {
     const { ctx, coll } = await load(req, req.params.id);
     return reply.status(201).send(await save(ctx, coll, null, taskText(null, req.body, platform.clock.now()), undefined));

@@ -68,7 +68,42 @@ declare module '../../platform/db/schema.js' {
     contacts_collections: DavCollectionsTable;
     contacts_objects: DavObjectsTable;
     contacts_changes: DavChangesTable;
+    calendar_shares: CalendarSharesTable;
+    calendar_links: CalendarLinksTable;
+    calendar_resources: CalendarResourcesTable;
   }
+}
+
+/** A calendar given to a user or a group, read or write (sharing.ts). */
+export interface CalendarSharesTable {
+  id: string;
+  collection_id: string;
+  grantee_type: string;
+  grantee_id: string;
+  permission: string;
+  created_by: string | null;
+  created_at: number;
+}
+
+/** The secret read-only ICS address of a calendar (one per calendar; only its SHA-256 is kept). */
+export interface CalendarLinksTable {
+  collection_id: string;
+  token_hash: string;
+  created_by: string | null;
+  created_at: number;
+}
+
+/** A bookable room, vehicle or piece of equipment: a calendar owned by the organisation (resources.ts). */
+export interface CalendarResourcesTable {
+  id: string;
+  kind: string;
+  name: string;
+  description: string;
+  location: string;
+  capacity: number | null;
+  collection_id: string;
+  created_at: number;
+  updated_at: number;
 }
 
 /** Creates the three tables of a collection store (`<prefix>_collections`, `_objects`, `_changes`). */
@@ -129,6 +164,43 @@ export const calendarMigrations: Migration[] = [
     id: '0001_calendar',
     async up(db) {
       await createStoreTables(db, 'calendar');
+    },
+  },
+  {
+    // Sharing, public ICS links and resources (rooms, vehicles, equipment).
+    id: '0002_calendar_sharing_resources',
+    async up(db) {
+      await db.schema
+        .createTable('calendar_shares')
+        .addColumn('id', 'text', (x) => x.primaryKey())
+        .addColumn('collection_id', 'text', (x) => x.notNull().references('calendar_collections.id').onDelete('cascade'))
+        .addColumn('grantee_type', 'text', (x) => x.notNull())
+        .addColumn('grantee_id', 'text', (x) => x.notNull())
+        .addColumn('permission', 'text', (x) => x.notNull())
+        .addColumn('created_by', 'text')
+        .addColumn('created_at', 'bigint', (x) => x.notNull())
+        .execute();
+      await db.schema.createIndex('calendar_shares_uq').on('calendar_shares').columns(['collection_id', 'grantee_type', 'grantee_id']).unique().execute();
+      await db.schema.createIndex('calendar_shares_grantee').on('calendar_shares').columns(['grantee_type', 'grantee_id']).execute();
+      await db.schema
+        .createTable('calendar_links')
+        .addColumn('collection_id', 'text', (x) => x.primaryKey().references('calendar_collections.id').onDelete('cascade'))
+        .addColumn('token_hash', 'text', (x) => x.notNull().unique())
+        .addColumn('created_by', 'text')
+        .addColumn('created_at', 'bigint', (x) => x.notNull())
+        .execute();
+      await db.schema
+        .createTable('calendar_resources')
+        .addColumn('id', 'text', (x) => x.primaryKey())
+        .addColumn('kind', 'text', (x) => x.notNull())
+        .addColumn('name', 'text', (x) => x.notNull())
+        .addColumn('description', 'text', (x) => x.notNull().defaultTo(''))
+        .addColumn('location', 'text', (x) => x.notNull().defaultTo(''))
+        .addColumn('capacity', 'integer')
+        .addColumn('collection_id', 'text', (x) => x.notNull().references('calendar_collections.id').onDelete('cascade'))
+        .addColumn('created_at', 'bigint', (x) => x.notNull())
+        .addColumn('updated_at', 'bigint', (x) => x.notNull())
+        .execute();
     },
   },
 ];

@@ -15,12 +15,30 @@ export type CollectionRow = DavCollectionsTable;
 export type ObjectRow = DavObjectsTable;
 
 export interface Owner {
-  type: 'user' | 'space';
+  /** A person, a space, or a bookable resource (room, vehicle, equipment) of the organisation. */
+  type: 'user' | 'space' | 'resource';
   id: string;
 }
 export interface StoreContext {
   platform: Platform;
   actor: Actor;
+  /** false: a write made by scheduling itself (a delivered copy), which must not schedule again. */
+  schedule?: boolean;
+  /** Scheduling: the user whose reply caused this write (their own copy is not rewritten). */
+  replyFrom?: string;
+}
+
+/** How much of a collection the actor sees: everything, private items as busy time, or only busy time. */
+export type Visibility = 'full' | 'read' | 'busy';
+
+/**
+ * Calls around writes (implicit scheduling, scheduling.ts): `beforePut` may return the text to store
+ * instead (SCHEDULE-STATUS, a resource's answer); `afterPut`/`afterDelete` run after the commit.
+ */
+export interface StoreHooks {
+  beforePut?(ctx: StoreContext, store: CollectionStore, coll: CollectionRow, parsed: ParsedObject, existing: () => Promise<ObjectRow | null>): Promise<string | undefined>;
+  afterPut?(ctx: StoreContext, store: CollectionStore, coll: CollectionRow, before: ObjectRow | null, after: ObjectRow): Promise<void>;
+  afterDelete?(ctx: StoreContext, store: CollectionStore, coll: CollectionRow, before: ObjectRow): Promise<void>;
 }
 
 /** What a store needs to know of a parsed object. */
@@ -43,6 +61,12 @@ export interface StoreSpec {
   parse(raw: Buffer | string): ParsedObject;
   /** Created for an owner on first access. */
   defaults: Array<{ slug: string; displayName: string; components: string; color: string }>;
+  /** A share of the collection reaching the user (policy fact `grant`). */
+  grant?(db: DbOrTx, collectionId: string, userId: string): Promise<'read' | 'write' | null>;
+  /** Other users told of changes in a collection (those it is shared with), besides its owner. */
+  audience?(db: DbOrTx, collectionId: string): Promise<string[]>;
+  /** The object as someone with `read` or `busy` visibility sees it (private items as busy time). */
+  redact?(o: ObjectRow, level: 'read' | 'busy'): ObjectRow;
 }
 
 export interface Conditions {
@@ -79,6 +103,10 @@ export function checkConditions(c: Conditions, etag: string | null): void {
 }
 
 export class CollectionStore {
+  hooks: StoreHooks = {};
+  /** Collections handed out by byId/bySlug to someone who sees them partly (objects are redacted). */
+  private readonly partial = new WeakMap<CollectionRow, 'read' | 'busy'>();
+
   constructor(readonly spec: StoreSpec) {}
 
   // Both modules have tables of the same shape: the calendar names type the queries for both.
@@ -92,21 +120,55 @@ export class CollectionStore {
     return `${this.spec.prefix}_changes` as 'calendar_changes';
   }
 
-  private resource(owner: Owner, id?: string): { type: string; ownerType: string; ownerId: string; id?: string } {
-    return { type: this.spec.resourceType, ownerType: owner.type, ownerId: owner.id, ...(id ? { id } : {}) };
+  /** The policy resource of a collection (or home), with the share reaching the actor as a fact. */
+  private async resource(ctx: StoreContext, owner: Owner, id?: string): Promise<{ type: string; ownerType: string; ownerId: string; id?: string; grant?: 'read' | 'write' | null }> {
+    const r = { type: this.spec.resourceType, ownerType: owner.type, ownerId: owner.id, ...(id ? { id } : {}) };
+    const a = ctx.actor;
+    if (id && this.spec.grant && a.kind === 'user' && !(owner.type === 'user' && owner.id === a.userId)) return { ...r, grant: await this.spec.grant(ctx.platform.db, id, a.userId) };
+    return r;
   }
 
   /**
    * Authorizes `action` on an owner's collection (or home). Whoever may not even read it gets 404, so a
-   * collection of someone else is indistinguishable from one that does not exist.
+   * collection of someone else is indistinguishable from one that does not exist. Returns what the
+   * actor sees of it: everything (write access), or private items as busy time ('read' through a share),
+   * or busy time only ('busy': a resource's calendar for users who do not manage it).
    */
-  async authorize(ctx: StoreContext, owner: Owner, action: 'read' | 'write' | 'admin', id?: string): Promise<void> {
-    const r = this.resource(owner, id);
+  async authorize(ctx: StoreContext, owner: Owner, action: 'read' | 'write' | 'admin', id?: string): Promise<Visibility> {
+    const r = await this.resource(ctx, owner, id);
     if (!(await ctx.platform.policy.can(ctx.actor, 'read', r))) {
       if (ctx.actor.kind === 'anonymous') throw new AppError('unauthenticated');
       throw new AppError('not_found');
     }
-    if (action !== 'read') await ctx.platform.policy.authorize(ctx.actor, action, r);
+    if (action !== 'read') {
+      await ctx.platform.policy.authorize(ctx.actor, action, r);
+      return 'full';
+    }
+    if (await ctx.platform.policy.can(ctx.actor, 'write', r)) return 'full';
+    return owner.type === 'resource' ? 'busy' : 'read';
+  }
+
+  /** What the actor sees of a collection obtained through byId/bySlug. */
+  visibility(coll: CollectionRow): Visibility {
+    return this.partial.get(coll) ?? 'full';
+  }
+
+  /** The same collection under another slug and name (a shared calendar mounted in someone's home). */
+  mounted(coll: CollectionRow, slug: string, displayName: string): CollectionRow {
+    const copy = { ...coll, slug, display_name: displayName };
+    const v = this.partial.get(coll);
+    if (v) this.partial.set(copy, v);
+    return copy;
+  }
+
+  private seen(coll: CollectionRow, v: Visibility): CollectionRow {
+    if (v !== 'full') this.partial.set(coll, v);
+    return coll;
+  }
+
+  private shown(coll: CollectionRow, o: ObjectRow): ObjectRow {
+    const v = this.partial.get(coll);
+    return v && this.spec.redact ? this.spec.redact(o, v) : o;
   }
 
   /** The owner's collections (the defaults created on first access). */
@@ -149,7 +211,8 @@ export class CollectionStore {
   async bySlug(ctx: StoreContext, owner: Owner, slug: string): Promise<CollectionRow | null> {
     await this.list(ctx, owner);
     const row = await ctx.platform.db.selectFrom(this.tc).selectAll().where('owner_type', '=', owner.type).where('owner_id', '=', owner.id).where('slug', '=', slug).executeTakeFirst();
-    return row ?? null;
+    if (!row) return null;
+    return this.seen(row, await this.authorize(ctx, owner, 'read', row.id));
   }
 
   /** A collection by id, after checking the actor may read it (404 otherwise). */
@@ -159,8 +222,7 @@ export class CollectionStore {
       if (ctx.actor.kind === 'anonymous') throw new AppError('unauthenticated');
       throw new AppError('not_found');
     }
-    await this.authorize(ctx, ownerOf(row), 'read', row.id);
-    return row;
+    return this.seen(row, await this.authorize(ctx, ownerOf(row), 'read', row.id));
   }
 
   async create(
@@ -191,7 +253,8 @@ export class CollectionStore {
   }
 
   async update(ctx: StoreContext, coll: CollectionRow, changes: { displayName?: string; description?: string; color?: string; props?: Record<string, string | null> }): Promise<CollectionRow> {
-    await this.authorize(ctx, ownerOf(coll), 'write', coll.id);
+    // Renaming or recolouring is the owner's (someone a calendar is shared with only uses it).
+    await this.authorize(ctx, ownerOf(coll), 'admin', coll.id);
     return ctx.platform.transaction(async (trx, emit) => {
       const cur = await trx.selectFrom(this.tc).selectAll().where('id', '=', coll.id).executeTakeFirst();
       if (!cur) throw new AppError('not_found');
@@ -215,7 +278,7 @@ export class CollectionStore {
   }
 
   async remove(ctx: StoreContext, coll: CollectionRow): Promise<void> {
-    await this.authorize(ctx, ownerOf(coll), 'write', coll.id);
+    await this.authorize(ctx, ownerOf(coll), 'admin', coll.id);
     await ctx.platform.transaction(async (trx, emit) => {
       await trx.deleteFrom(this.tch).where('collection_id', '=', coll.id).execute();
       await trx.deleteFrom(this.to).where('collection_id', '=', coll.id).execute();
@@ -228,18 +291,22 @@ export class CollectionStore {
   // ------------------------------------------------------------------------------------------ objects
   // Reads below take a collection the caller obtained through bySlug/byId (already authorized).
 
-  objects(db: DbOrTx, coll: CollectionRow, range?: { from: number; to: number }): Promise<ObjectRow[]> {
+  // Someone who sees the collection partly (a read share, a resource's calendar) gets redacted objects.
+
+  async objects(db: DbOrTx, coll: CollectionRow, range?: { from: number; to: number }): Promise<ObjectRow[]> {
     let q = db.selectFrom(this.to).selectAll().where('collection_id', '=', coll.id);
     if (range) q = q.where('range_start', '<', range.to).where('range_end', '>=', range.from);
-    return q.orderBy('name').execute();
+    return (await q.orderBy('name').execute()).map((o) => this.shown(coll, o));
   }
 
   async object(db: DbOrTx, coll: CollectionRow, name: string): Promise<ObjectRow | null> {
-    return (await db.selectFrom(this.to).selectAll().where('collection_id', '=', coll.id).where('name', '=', name).executeTakeFirst()) ?? null;
+    const o = await db.selectFrom(this.to).selectAll().where('collection_id', '=', coll.id).where('name', '=', name).executeTakeFirst();
+    return o ? this.shown(coll, o) : null;
   }
 
   async objectById(db: DbOrTx, coll: CollectionRow, id: string): Promise<ObjectRow | null> {
-    return (await db.selectFrom(this.to).selectAll().where('collection_id', '=', coll.id).where('id', '=', id).executeTakeFirst()) ?? null;
+    const o = await db.selectFrom(this.to).selectAll().where('collection_id', '=', coll.id).where('id', '=', id).executeTakeFirst();
+    return o ? this.shown(coll, o) : null;
   }
 
   async objectsByName(db: DbOrTx, coll: CollectionRow, names: string[]): Promise<ObjectRow[]> {
@@ -248,21 +315,44 @@ export class CollectionStore {
       const part = names.slice(i, i + 500);
       if (part.length) out.push(...(await db.selectFrom(this.to).selectAll().where('collection_id', '=', coll.id).where('name', 'in', part).execute()));
     }
-    return out;
+    return out.map((o) => this.shown(coll, o));
+  }
+
+  /** The stored object, never redacted (scheduling and the store's own checks). */
+  async rawObject(db: DbOrTx, collectionId: string, name: string): Promise<ObjectRow | null> {
+    return (await db.selectFrom(this.to).selectAll().where('collection_id', '=', collectionId).where('name', '=', name).executeTakeFirst()) ?? null;
   }
 
   /**
    * Creates or replaces the object `name` (If-Match / If-None-Match checked in the transaction). The UID
    * is unique per collection: another resource with the same UID is a conflict (CALDAV:no-uid-conflict).
    */
-  async put(ctx: StoreContext, coll: CollectionRow, name: string, raw: Buffer | string, cond: Conditions = {}, accept?: (p: ParsedObject) => void): Promise<{ created: boolean; row: ObjectRow }> {
+  async put(
+    ctx: StoreContext,
+    coll: CollectionRow,
+    name: string,
+    raw: Buffer | string,
+    cond: Conditions = {},
+    accept?: (p: ParsedObject) => void,
+  ): Promise<{ created: boolean; row: ObjectRow; modified: boolean }> {
     await this.authorize(ctx, ownerOf(coll), 'write', coll.id);
     name = checkName(name);
-    const parsed = this.spec.parse(raw);
+    let parsed = this.spec.parse(raw);
     accept?.(parsed);
+    const scheduled = ctx.schedule !== false;
+    let modified = false;
+    if (scheduled && this.hooks.beforePut) {
+      const text = await this.hooks.beforePut(ctx, this, coll, parsed, () => this.rawObject(ctx.platform.db, coll.id, name));
+      if (text !== undefined && text !== parsed.text) {
+        parsed = this.spec.parse(text);
+        modified = true;
+      }
+    }
     const now = ctx.platform.clock.now();
-    return ctx.platform.transaction(async (trx, emit) => {
-      const cur = await this.object(trx, coll, name);
+    let before: ObjectRow | null = null;
+    const result = await ctx.platform.transaction(async (trx, emit) => {
+      const cur = await this.rawObject(trx, coll.id, name);
+      before = cur;
       checkConditions(cond, cur?.etag ?? null);
       const same = await trx.selectFrom(this.to).select(['name']).where('collection_id', '=', coll.id).where('uid', '=', parsed.uid).executeTakeFirst();
       if (same && same.name !== name) throw new AppError('uid_conflict', { precondition: 'no-uid-conflict', href: same.name });
@@ -288,22 +378,32 @@ export class CollectionStore {
         if (uniqueViolation(e) !== null) throw new AppError('uid_conflict', { precondition: 'no-uid-conflict' });
         throw e;
       }
-      await emit(`${this.spec.topic}.object.changed`, { collectionId: coll.id, id: row.id }, audience(ownerOf(coll)));
-      return { created: !cur, row };
+      await emit(`${this.spec.topic}.object.changed`, { collectionId: coll.id, id: row.id }, await this.audienceOf(trx, coll));
+      return { created: !cur, row, modified };
     });
+    if (scheduled && this.hooks.afterPut) await this.hooks.afterPut(ctx, this, coll, before, result.row);
+    return result;
   }
 
   async delete(ctx: StoreContext, coll: CollectionRow, name: string, cond: Conditions = {}): Promise<void> {
     await this.authorize(ctx, ownerOf(coll), 'write', coll.id);
     const now = ctx.platform.clock.now();
-    await ctx.platform.transaction(async (trx, emit) => {
-      const cur = await this.object(trx, coll, name);
+    const before = await ctx.platform.transaction(async (trx, emit) => {
+      const cur = await this.rawObject(trx, coll.id, name);
       if (!cur) throw new AppError('not_found');
       checkConditions(cond, cur.etag);
       await trx.deleteFrom(this.to).where('id', '=', cur.id).execute();
       await this.bump(trx, coll.id, name, true, now);
-      await emit(`${this.spec.topic}.object.deleted`, { collectionId: coll.id, id: cur.id }, audience(ownerOf(coll)));
+      await emit(`${this.spec.topic}.object.deleted`, { collectionId: coll.id, id: cur.id }, await this.audienceOf(trx, coll));
+      return cur;
     });
+    if (ctx.schedule !== false && this.hooks.afterDelete) await this.hooks.afterDelete(ctx, this, coll, before);
+  }
+
+  private async audienceOf(db: DbOrTx, coll: CollectionRow): Promise<string[]> {
+    const base = audience(ownerOf(coll));
+    if (!this.spec.audience) return base;
+    return [...new Set([...base, ...(await this.spec.audience(db, coll.id))])];
   }
 
   /** Next change number of the collection (the row update serialises concurrent writers), logged for `name`. */
@@ -336,5 +436,5 @@ export class CollectionStore {
   }
 }
 
-export const ownerOf = (c: CollectionRow): Owner => ({ type: c.owner_type === 'space' ? 'space' : 'user', id: c.owner_id });
+export const ownerOf = (c: CollectionRow): Owner => ({ type: c.owner_type === 'space' ? 'space' : c.owner_type === 'resource' ? 'resource' : 'user', id: c.owner_id });
 const audience = (o: Owner): string[] => (o.type === 'user' ? [o.id] : []);

@@ -3,6 +3,7 @@ import type { BastideModule } from '../../platform/module.js';
 import { collectionRule } from '../calendar/policy.js';
 import { createStoreTables } from '../calendar/schema.js';
 import { contactsStore } from './books.js';
+import { directoryRule } from './directory.js';
 import { contactsPortability } from './portability.js';
 import { contactsRoutes, searchContacts } from './routes.js';
 
@@ -17,7 +18,7 @@ export const contactsModule: BastideModule = {
       },
     },
   ],
-  policies: { addressbook: collectionRule },
+  policies: { addressbook: collectionRule, directory: directoryRule },
   routes: (app, platform) => contactsRoutes(app, platform),
   rootRoutes: (app, platform) => carddavRoutes(app, platform, contactsStore),
   portability: contactsPortability,

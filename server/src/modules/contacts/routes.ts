@@ -8,6 +8,7 @@ import { requireUser, type Actor } from '../../platform/policy.js';
 import { resourceName } from '../calendar/bundle.js';
 import type { CollectionRow, ObjectRow, StoreContext } from '../calendar/store.js';
 import { contactsStore } from './books.js';
+import { directoryRoutes } from './directory.js';
 import { parseVcard, parseVcardComponent, splitVcards } from './vcard.js';
 
 /**
@@ -19,6 +20,13 @@ const tags = ['contacts'];
 const Text = (max: number) => Type.String({ maxLength: max });
 const BookView = Type.Object({ id: Type.String(), slug: Type.String(), name: Type.String(), description: Type.String(), syncToken: Type.String(), davUrl: Type.String() });
 const Typed = Type.Object({ value: Text(500), type: Type.Optional(Text(40)) }, strict);
+const Address = Type.Object(
+  { type: Type.Optional(Text(40)), street: Type.Optional(Text(500)), locality: Type.Optional(Text(200)), region: Type.Optional(Text(200)), postalCode: Type.Optional(Text(40)), country: Type.Optional(Text(200)) },
+  strict,
+);
+/** A photo as base64 (at most 256 KiB decoded); JPEG, PNG or WebP. */
+export const MAX_PHOTO_BYTES = 256 * 1024;
+const Photo = Type.Object({ mediaType: Type.Union([Type.Literal('image/jpeg'), Type.Literal('image/png'), Type.Literal('image/webp')]), data: Type.String({ maxLength: Math.ceil((MAX_PHOTO_BYTES * 4) / 3) + 4, pattern: '^[A-Za-z0-9+/]*={0,2}$' }) }, strict);
 const ContactFields = {
   fn: Type.String({ minLength: 1, maxLength: 500 }),
   givenName: Type.Optional(Text(200)),
@@ -28,6 +36,13 @@ const ContactFields = {
   org: Type.Optional(Text(500)),
   title: Type.Optional(Text(500)),
   note: Type.Optional(Text(20_000)),
+  addresses: Type.Optional(Type.Array(Address, { maxItems: 20 })),
+  /** YYYY-MM-DD, or "" to remove. */
+  birthday: Type.Optional(Type.String({ maxLength: 10, pattern: '^(\\d{4}-\\d{2}-\\d{2})?$' })),
+  /** Groups (vCard CATEGORIES, what DAVx⁵, Nextcloud and Thunderbird show as groups/labels). */
+  categories: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 50 })),
+  /** null removes the photo. */
+  photo: Type.Optional(Type.Union([Photo, Type.Null()])),
 };
 const ContactBody = Type.Object({ ...ContactFields, etag: Type.Optional(Text(64)) }, strict);
 const ContactView = Type.Object({
@@ -42,6 +57,10 @@ const ContactView = Type.Object({
   org: Type.String(),
   title: Type.String(),
   note: Type.String(),
+  addresses: Type.Array(Type.Object({ type: Type.Optional(Type.String()), street: Type.String(), locality: Type.String(), region: Type.String(), postalCode: Type.String(), country: Type.String() })),
+  birthday: Type.String(),
+  categories: Type.Array(Type.String()),
+  hasPhoto: Type.Boolean(),
 });
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, strict);
 const ObjParams = Type.Object({ id: Type.String({ maxLength: 64 }), contactId: Type.String({ maxLength: 64 }) }, strict);
@@ -75,14 +94,62 @@ export function contactView(o: ObjectRow): Static<typeof ContactView> {
   try {
     card = parseVcardComponent(o.data);
   } catch {
-    return { id: o.id, uid: o.uid, etag: o.etag, fn: o.summary.split('\n')[0] ?? '', givenName: '', familyName: '', emails: [], phones: [], org: '', title: '', note: '' };
+    return { id: o.id, uid: o.uid, etag: o.etag, fn: o.summary.split('\n')[0] ?? '', givenName: '', familyName: '', emails: [], phones: [], org: '', title: '', note: '', addresses: [], birthday: '', categories: [], hasPhoto: false };
   }
   const n = card.getFirstPropertyValue('n');
   const parts = Array.isArray(n) ? n.map((x) => (Array.isArray(x) ? x.join(' ') : String(x ?? ''))) : typeof n === 'string' ? n.split(';') : [];
   return {
     id: o.id, uid: o.uid, etag: o.etag, fn: first(card, 'fn'), familyName: parts[0] ?? '', givenName: parts[1] ?? '',
     emails: typed(card, 'email'), phones: typed(card, 'tel'), org: first(card, 'org'), title: first(card, 'title'), note: first(card, 'note'),
+    addresses: addresses(card), birthday: birthday(card), categories: card.getAllProperties('categories').flatMap((p) => p.getValues().map((v) => String(v).trim()).filter(Boolean)), hasPhoto: photoOf(card) !== null,
   };
+}
+
+function addresses(card: ICAL.Component): Array<Static<typeof ContactView>['addresses'][number]> {
+  return card.getAllProperties('adr').map((p) => {
+    const raw = p.getFirstValue() as unknown;
+    const v = (Array.isArray(raw) ? raw : String(raw ?? '').split(';')).map((x: unknown) => (Array.isArray(x) ? x.join(' ') : String(x ?? '')));
+    const t = p.getParameter('type');
+    const type = Array.isArray(t) ? t.join(',') : typeof t === 'string' ? t : undefined;
+    const a = { street: [v[1], v[2]].filter(Boolean).join(' '), locality: v[3] ?? '', region: v[4] ?? '', postalCode: v[5] ?? '', country: v[6] ?? '' };
+    return type ? { type, ...a } : a;
+  });
+}
+
+/** BDAY as YYYY-MM-DD when it is a full date ("" otherwise: year-less or free-text birthdays are kept, not shown). */
+function birthday(card: ICAL.Component): string {
+  const p = card.getFirstProperty('bday');
+  if (!p) return '';
+  const raw = String(p.toJSON()[3] ?? '');
+  const m = /^(\d{4})-?(\d{2})-?(\d{2})/.exec(raw);
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : '';
+}
+
+const PHOTO_TYPES: Record<string, string> = { JPEG: 'image/jpeg', JPG: 'image/jpeg', PNG: 'image/png', WEBP: 'image/webp', GIF: 'image/gif' };
+
+/** The contact's photo when it is inline (vCard 3.0 ENCODING=b, or a 4.0 data: URI); linked photos are not fetched. */
+export function photoOf(card: ICAL.Component): { mediaType: string; data: Buffer } | null {
+  const p = card.getFirstProperty('photo');
+  if (!p) return null;
+  const raw = String(p.toJSON()[3] ?? '');
+  const data = /^data:(image\/(?:jpeg|png|webp|gif));base64,([A-Za-z0-9+/=\s]+)$/i.exec(raw);
+  if (data) return { mediaType: data[1]!.toLowerCase(), data: Buffer.from(data[2]!, 'base64') };
+  const enc = String(p.getParameter('encoding') ?? '').toLowerCase();
+  if (enc !== 'b' && enc !== 'base64') return null;
+  const t = p.getParameter('type');
+  const type = (Array.isArray(t) ? t[0] : t) ?? 'JPEG';
+  const mediaType = PHOTO_TYPES[String(type).toUpperCase().replace(/^IMAGE\//, '')];
+  if (!mediaType) return null;
+  return { mediaType, data: Buffer.from(raw.replace(/\s+/g, ''), 'base64') };
+}
+
+/** The file starts like the image type it claims (a photo is served as an image only if it is one). */
+function looksLike(mediaType: string, b: Buffer): boolean {
+  if (mediaType === 'image/jpeg') return b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
+  if (mediaType === 'image/png') return b.length > 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  if (mediaType === 'image/webp') return b.length > 12 && b.subarray(0, 4).toString('latin1') === 'RIFF' && b.subarray(8, 12).toString('latin1') === 'WEBP';
+  if (mediaType === 'image/gif') return b.length > 6 && b.subarray(0, 4).toString('latin1') === 'GIF8';
+  return false;
 }
 
 /** The vCard text for JSON fields: a new 3.0 card, or the existing card with these fields replaced. */
@@ -111,6 +178,46 @@ export function vcardText(existing: ObjectRow | null, b: Static<typeof ContactBo
   set('org', b.org);
   set('title', b.title);
   set('note', b.note);
+  if (b.addresses !== undefined) {
+    card.removeAllProperties('adr');
+    for (const a of b.addresses) {
+      const p = new ICAL.Property('adr', card);
+      p.setValue(['', '', a.street ?? '', a.locality ?? '', a.region ?? '', a.postalCode ?? '', a.country ?? ''] as unknown as string);
+      if (a.type) p.setParameter('type', a.type);
+      card.addProperty(p);
+    }
+  }
+  if (b.birthday !== undefined) {
+    card.removeAllProperties('bday');
+    if (b.birthday !== '') {
+      const [y, m, d] = b.birthday.split('-').map(Number) as [number, number, number];
+      const date = new Date(Date.UTC(y, m - 1, d));
+      if (date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) throw new AppError('validation_failed', { fields: [{ path: '/birthday', message: 'a real date YYYY-MM-DD' }] });
+      const p = new ICAL.Property('bday', card);
+      p.setValue(b.birthday);
+      card.addProperty(p);
+    }
+  }
+  if (b.categories !== undefined) {
+    card.removeAllProperties('categories');
+    const list = [...new Set(b.categories.map((c) => c.trim().replace(/,/g, ' ')).filter(Boolean))];
+    if (list.length > 0) {
+      const p = new ICAL.Property('categories', card);
+      p.setValues(list);
+      card.addProperty(p);
+    }
+  }
+  if (b.photo !== undefined) {
+    card.removeAllProperties('photo');
+    if (b.photo !== null) {
+      const bytes = Buffer.from(b.photo.data, 'base64');
+      if (bytes.length > MAX_PHOTO_BYTES) throw new AppError('payload_too_large');
+      if (!looksLike(b.photo.mediaType, bytes)) throw new AppError('validation_failed', { fields: [{ path: '/photo', message: `not a ${b.photo.mediaType} image` }] });
+      const p = card.addPropertyWithValue('photo', bytes.toString('base64'));
+      p.setParameter('encoding', 'b');
+      p.setParameter('type', b.photo.mediaType.slice(6).toUpperCase());
+    }
+  }
   card.removeAllProperties('rev');
   card.addPropertyWithValue('rev', new Date(now).toISOString().replace(/\.\d{3}/, '').replace(/[-:]/g, ''));
   return card.toString().replace(/\r?\n/g, '\r\n') + '\r\n';
@@ -150,6 +257,8 @@ export async function importVcards(ctx: StoreContext, coll: CollectionRow, text:
       imported++;
     } catch (e) {
       if (!(e instanceof AppError) || e.status >= 500) throw e;
+      // A card refused before its UID was read (a wrong VERSION) is still named by its UID line.
+      if (!uid) uid = /^UID(?:;[^:\r\n]*)?:([^\r\n]*)$/im.exec(card.replace(/\r?\n[ \t]/g, ''))?.[1]?.trim() ?? '';
       failed.push({ uid, code: e.code });
     }
   }
@@ -167,6 +276,8 @@ export async function contactsRoutes(app: App, platform: Platform): Promise<void
     if (!o) throw new AppError('not_found');
     return o;
   };
+
+  directoryRoutes(app, platform);
 
   app.get('/addressbooks', { schema: { tags, summary: 'My address books (created on first access)', response: { 200: Type.Object({ addressbooks: Type.Array(BookView) }) } } }, async (req) => {
     const me = requireUser(req.actor);
@@ -205,6 +316,24 @@ export async function contactsRoutes(app: App, platform: Platform): Promise<void
     const { coll } = await load(req, req.params.id);
     const o = await contactOf(coll, req.params.contactId);
     return { ...contactView(o), vcard: o.data };
+  });
+  app.get('/addressbooks/:id/contacts/:contactId/photo', { schema: { tags, summary: 'The contact\'s photo (an inline image; 404 without one)', params: ObjParams } }, async (req, reply) => {
+    const { coll } = await load(req, req.params.id);
+    const o = await contactOf(coll, req.params.contactId);
+    let photo: ReturnType<typeof photoOf> = null;
+    try {
+      photo = photoOf(parseVcardComponent(o.data));
+    } catch {
+      photo = null;
+    }
+    if (!photo || !looksLike(photo.mediaType, photo.data)) throw new AppError('not_found');
+    return reply
+      .type(photo.mediaType)
+      .header('cache-control', 'private, max-age=3600')
+      .header('etag', `"${o.etag}"`)
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', "default-src 'none'; sandbox")
+      .send(photo.data);
   });
   app.post('/addressbooks/:id/contacts', { schema: { tags, summary: 'Create a contact', params: IdParams, body: ContactBody, response: { 201: ContactView } } }, async (req, reply) => {
     const { ctx, coll } = await load(req, req.params.id);

@@ -65,6 +65,11 @@ const TEMPLATES: Record<string, Record<Lang, { title: string; body: string }>> =
     en: { title: 'Mentioned in a conversation', body: '{by} mentioned you.' },
     fr: { title: 'Mention dans une conversation', body: '{by} vous a mentionné·e.' },
   },
+  'calendar.invited': { en: { title: 'Invitation', body: '{by} invited you to “{name}”.' }, fr: { title: 'Invitation', body: '{by} vous invite à « {name} ».' } },
+  'calendar.updated': { en: { title: 'Event changed', body: '{by} changed “{name}”.' }, fr: { title: 'Événement modifié', body: '{by} a modifié « {name} ».' } },
+  'calendar.cancelled': { en: { title: 'Event cancelled', body: '{by} cancelled “{name}”.' }, fr: { title: 'Événement annulé', body: '{by} a annulé « {name} ».' } },
+  'calendar.replied': { en: { title: 'Answer to an invitation', body: '{by} answered {partstat} to “{name}”.' }, fr: { title: 'Réponse à une invitation', body: '{by} a répondu {partstat} à « {name} ».' } },
+  'calendar.shared': { en: { title: 'Calendar shared with you', body: '{by} shared the calendar “{name}” with you.' }, fr: { title: 'Agenda partagé avec vous', body: '{by} a partagé l’agenda « {name} » avec vous.' } },
   'space.added': {
     en: { title: 'Added to a space', body: '{by} added you to the space “{space}”.' },
     fr: { title: 'Ajout à un espace', body: '{by} vous a ajouté·e à l’espace « {space} ».' },
@@ -128,6 +133,29 @@ export const notificationsModule: BastideModule = {
           if (userId === share.created_by) continue;
           await insert(platform, e, userId, 'drive.shared', { name: d.name ?? '', by: by?.display_name ?? '' }, '/drive?view=shared');
         }
+      },
+    },
+    {
+      // Calendar scheduling (RFC 6638 inside Bastide): an invitation, a change, a cancellation, an answer.
+      topic: 'calendar.scheduling.delivered',
+      async handle(e, platform) {
+        const d = e.data as { userId: string; collectionId: string; objectId: string; kind: string; byUserId: string | null; partstat?: string };
+        const o = await platform.db.selectFrom('calendar_objects').select('summary').where('id', '=', d.objectId).executeTakeFirst();
+        const by = d.byUserId ? await platform.db.selectFrom('users').select('display_name').where('id', '=', d.byUserId).executeTakeFirst() : undefined;
+        const partstat = ({ ACCEPTED: 'yes', DECLINED: 'no', TENTATIVE: 'maybe' } as Record<string, string>)[d.partstat ?? ''] ?? (d.partstat ?? '').toLowerCase();
+        await insert(platform, e, d.userId, `calendar.${d.kind}`, { name: o?.summary.split('\n')[0] ?? '', by: by?.display_name ?? '', partstat }, `/calendar?calendar=${d.collectionId}&object=${d.objectId}`);
+      },
+    },
+    {
+      topic: 'calendar.share.changed',
+      async handle(e, platform) {
+        const d = e.data as { collectionId: string; granteeType: string; granteeId: string; created?: boolean };
+        if (!d.created) return;
+        const c = await platform.db.selectFrom('calendar_collections').select(['display_name', 'owner_id']).where('id', '=', d.collectionId).executeTakeFirst();
+        if (!c) return;
+        const by = await platform.db.selectFrom('users').select('display_name').where('id', '=', c.owner_id).executeTakeFirst();
+        const users = d.granteeType === 'user' ? [d.granteeId] : (await platform.db.selectFrom('group_members').select('user_id').where('group_id', '=', d.granteeId).limit(5000).execute()).map((r) => r.user_id);
+        for (const userId of users) if (userId !== c.owner_id) await insert(platform, e, userId, 'calendar.shared', { name: c.display_name, by: by?.display_name ?? '' }, `/calendar?calendar=${d.collectionId}`);
       },
     },
     {

@@ -263,12 +263,15 @@ describe('CalDAV', () => {
       ['MKCALENDAR', `${home}evil/`],
       ['PROPPATCH', `${home}default/`],
       ['REPORT', `${home}default/`],
-      ['PROPFIND', '/dav/principals/alice/'],
     ] as const) {
       const r = await req(method, path, { auth: bobAuth, headers: { depth: '0' }, body: method === 'PUT' ? event('x') : method === 'PROPPATCH' ? '<D:propertyupdate xmlns:D="DAV:"/>' : method === 'REPORT' ? '<D:sync-collection xmlns:D="DAV:"/>' : undefined });
       assert.equal(r.status, 404, `${method} ${path}`);
     }
     assert.deepEqual(await snapshotAll(srv.bastide.platform.db, TABLES), before);
+    // Alice's principal is in the directory (to invite her), but tells nothing of her calendars.
+    const p = await req('PROPFIND', '/dav/principals/alice/', { auth: bobAuth, headers: { depth: '0' }, body: '<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:displayname/><C:calendar-home-set/></D:prop></D:propfind>' });
+    assert.equal(p.status, 207);
+    assert.doesNotMatch(await p.text(), /\/dav\/calendars\/alice/);
     // A session password or a wrong app password is no DAV credential.
     assert.equal((await req('PROPFIND', home, { auth: basic('alice', 'Correct-Horse-Battery-42') })).status, 401);
   });

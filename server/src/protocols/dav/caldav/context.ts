@@ -5,6 +5,7 @@ import type { UserActor } from '../../../platform/policy.js';
 import type { CollectionRow, CollectionStore, ObjectRow, Owner, ParsedObject, StoreContext } from '../../../modules/calendar/store.js';
 import { encodeSegment } from '../context.js';
 import { DAV_NS, esc, propElement, type XmlElement } from '../xml.js';
+import { mountedCollection } from './shared.js';
 
 /**
  * What CalDAV and CardDAV share: the URL layout (/dav/<kind>/<login>/<collection>/<object>), the request
@@ -129,10 +130,10 @@ export function preconditionXml(err: AppError, kind: Kind | null): string | null
   return `<?xml version="1.0" encoding="utf-8"?>\n<D:error ${NS_DECLS}><${prefix}:${p}>${href}</${prefix}:${p}></D:error>`;
 }
 
-/** The collection of the request (404 when absent). */
+/** The collection of the request (404 when absent): one of the owner's, or a shared calendar mounted in one's home. */
 export async function collectionOf(d: DavCtx): Promise<CollectionRow> {
   if (d.slug === undefined) throw new AppError('not_found');
-  const c = await d.kind.store.bySlug(d.ctx, d.owner, d.slug);
+  const c = (await d.kind.store.bySlug(d.ctx, d.owner, d.slug)) ?? (await mountedCollection(d, d.slug));
   if (!c) throw new AppError('not_found');
   return c;
 }

@@ -14,6 +14,8 @@ const COMPONENTS = ['VEVENT', 'VTODO', 'VJOURNAL'];
 export async function mkcalendar(d: DavCtx, method: 'MKCALENDAR' | 'MKCOL'): Promise<void> {
   if (d.slug === undefined || d.name !== undefined) throw new AppError('method_not_allowed');
   if (method === 'MKCALENDAR' && d.kind.name !== 'calendar') throw new AppError('method_not_allowed');
+  // The scheduling boxes and the mounts of shared calendars are reserved names of a calendar home.
+  if (d.kind.name === 'calendar' && (d.slug === 'inbox' || d.slug === 'outbox' || /^shared-/.test(d.slug))) throw new AppError('already_exists');
   const body = await readXml(d.req);
   const fields: CollectionFields = { props: {} };
   let components = d.kind.name === 'calendar' ? 'VEVENT,VTODO' : '';

@@ -3,6 +3,8 @@ import { depthHeader, readXml } from '../context.js';
 import { child, clark, DAV_NS, elements, type XmlElement } from '../xml.js';
 import { collectionHref, collectionOf, multistatus, objectHref, propstat, propXml, response, type DavCtx } from './context.js';
 import { collectionAllprop, collectionProp, HOME_ALLPROP, homeProp, OBJECT_ALLPROP, objectProp } from './props.js';
+import { boxResponses } from './schedule.js';
+import { mountsOf } from './shared.js';
 
 /** RFC 4918 §9.1 PROPFIND on a home, a collection or an object (Depth 0 or 1; infinity is refused). */
 export interface PropRequest {
@@ -57,7 +59,12 @@ export async function propfind(d: DavCtx): Promise<void> {
   if (d.slug === undefined) {
     const list = await store.list(d.ctx, d.owner);
     out += propResponse(d.home, pr, (n) => homeProp(d, n), HOME_ALLPROP);
-    if (depth === '1') for (const c of list) out += propResponse(collectionHref(d, c.slug), pr, (n) => collectionProp(d, c, n), collectionAllprop(d, c));
+    if (depth === '1') {
+      for (const c of list) out += propResponse(collectionHref(d, c.slug), pr, (n) => collectionProp(d, c, n), collectionAllprop(d, c));
+      // Calendars shared with the caller, mounted in their home, and the scheduling inbox and outbox.
+      for (const c of await mountsOf(d)) out += propResponse(collectionHref(d, c.slug), pr, (n) => collectionProp(d, c, n), collectionAllprop(d, c));
+      if (d.kind.name === 'calendar' && d.owner.type === 'user' && d.owner.id === d.actor.userId) out += boxResponses(d, pr);
+    }
   } else {
     const c = await collectionOf(d);
     if (d.name === undefined) {

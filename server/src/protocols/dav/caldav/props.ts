@@ -42,6 +42,10 @@ export function principalProp(p: PrincipalInfo, name: string): string | undefine
       return (p.email ? href(`mailto:${p.email}`) : '') + href(self);
     case clark(CAL_NS, 'calendar-user-type'):
       return 'INDIVIDUAL';
+    case clark(CAL_NS, 'schedule-inbox-URL'):
+      return href(`/dav/calendars/${encodeURIComponent(p.login)}/inbox/`);
+    case clark(CAL_NS, 'schedule-outbox-URL'):
+      return href(`/dav/calendars/${encodeURIComponent(p.login)}/outbox/`);
     default:
       return undefined;
   }
@@ -79,8 +83,15 @@ export const REPORTS: Record<'calendar' | 'addressbook', string[]> = {
   addressbook: ['<CR:addressbook-query/>', '<CR:addressbook-multiget/>', '<D:sync-collection/>'],
 };
 
+/** What someone who only reads a collection (a read share, a resource's calendar) may do. */
+const READ_PRIVILEGES = '<D:privilege><D:read/></D:privilege><D:privilege><D:read-current-user-privilege-set/></D:privilege>';
+
 export function collectionProp(d: DavCtx, c: CollectionRow, name: string): string | undefined {
   switch (name) {
+    case D('current-user-privilege-set'):
+      return d.kind.store.visibility(c) === 'full' ? privileges : READ_PRIVILEGES;
+    case D('owner'):
+      return c.owner_type === 'user' && c.owner_id !== d.owner.id ? undefined : href(principalHref(d.login));
     case D('resourcetype'):
       return `<D:collection/>${d.kind.resourcetype}`;
     case D('displayname'):

@@ -19,7 +19,7 @@ export async function put(d: DavCtx): Promise<void> {
   const type = optionalHeader(d.req, 'content-type')?.split(';')[0]?.trim().toLowerCase();
   const accepted = d.kind.name === 'calendar' ? ['text/calendar', 'application/octet-stream', 'text/plain'] : ['text/vcard', 'text/x-vcard', 'text/directory', 'application/octet-stream', 'text/plain'];
   if (type && !accepted.includes(type)) throw new AppError('unsupported_media_type', { precondition: d.kind.name === 'calendar' ? 'supported-calendar-data' : 'supported-address-data' });
-  const { created, row } = await d.kind.store.put(
+  const { created, row, modified } = await d.kind.store.put(
     d.ctx,
     c,
     d.name,
@@ -27,5 +27,8 @@ export async function put(d: DavCtx): Promise<void> {
     { ifMatch: optionalHeader(d.req, 'if-match'), ifNoneMatch: optionalHeader(d.req, 'if-none-match') },
     d.kind.accept(c),
   );
-  await d.reply.status(created ? 201 : 204).header('etag', etagHeader(row)).header('content-length', '0').send();
+  // RFC 4791 §5.3.4: no ETag when the stored object differs from the one sent (scheduling adds
+  // SCHEDULE-STATUS to attendees, a resource's answer): the client fetches it again.
+  if (!modified) void d.reply.header('etag', etagHeader(row));
+  await d.reply.status(created ? 201 : 204).header('content-length', '0').send();
 }

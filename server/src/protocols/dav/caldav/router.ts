@@ -12,6 +12,7 @@ import { propfind } from './propfind.js';
 import { proppatch } from './proppatch.js';
 import { put } from './put.js';
 import { report } from './report.js';
+import { isBox, scheduleBox } from './schedule.js';
 
 /**
  * The HTTP side shared by CalDAV and CardDAV: methods, body parsing left to each method (bounded),
@@ -64,6 +65,8 @@ export function collectionRoutes(app: App, platform: Platform, kind: Kind): void
       home: `${kind.prefix}${encodeURIComponent(user.login)}/`, slug: parts[1], name: parts[2],
     };
     await kind.store.authorize(d.ctx, d.owner, 'read');
+    // RFC 6638 scheduling inbox and outbox of one's own calendar home.
+    if (kind.name === 'calendar' && isBox(d.slug)) return scheduleBox(d, d.slug);
     // An object URL ending with a slash, or a collection URL without one, still designates the same thing.
     switch (req.method) {
       case 'GET':
