@@ -19,6 +19,10 @@ const SetupPage = lazy(() => auth().then((m) => ({ default: m.SetupPage })));
 const HomePage = lazy(() => import('../features/home/HomePage'));
 const PlaceholderPage = lazy(() => import('../features/placeholder/PlaceholderPage'));
 const DrivePage = lazy(() => import('../features/drive/DrivePage'));
+const CalendarPage = lazy(() => import('../features/calendar/CalendarPage'));
+const ContactsPage = lazy(() => import('../features/contacts/ContactsPage'));
+const TasksPage = lazy(() => import('../features/tasks/TasksPage'));
+const ChatPage = lazy(() => import('../features/chat/ChatPage'));
 const PublicLinkPage = lazy(() => import('../features/drive/PublicLinkPage'));
 const settings = () => import('../features/settings');
 const ProfilePage = lazy(() => settings().then((m) => ({ default: m.ProfilePage })));
@@ -178,6 +182,10 @@ function Routes() {
 function SignedInPage({ path, me }: { path: string; me: Me }) {
   if (path === '/') return <HomePage />;
   if (path === '/drive') return <DrivePage />;
+  if (path === '/calendar') return <CalendarPage />;
+  if (path === '/contacts') return <ContactsPage />;
+  if (path === '/tasks') return <TasksPage />;
+  if (path === '/chat' || path.startsWith('/chat/')) return <ChatPage />;
   const app = path.slice(1);
   if ((PLACEHOLDER_APPS as string[]).includes(app)) return <PlaceholderPage key={app} app={app as PlaceholderAppId} />;
   if (path === '/settings/profile') return <ProfilePage />;

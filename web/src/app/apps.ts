@@ -40,7 +40,7 @@ export const APPS: AppDef[] = [
 ];
 
 /** Apps not built yet (an honest page says so); Drive is a real app (features/drive). */
-export const PLACEHOLDER_APPS: PlaceholderAppId[] = ['mail', 'calendar', 'contacts', 'chat', 'docs', 'tasks', 'spaces'];
+export const PLACEHOLDER_APPS: PlaceholderAppId[] = ['mail', 'docs', 'spaces'];
 
 export function visibleApps(isAdmin: boolean): AppDef[] {
   return APPS.filter((a) => !a.adminOnly || isAdmin);

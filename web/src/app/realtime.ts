@@ -22,6 +22,44 @@ let everConnected = false;
 /** The seq of the last event processed (or of `hello`): where a reconnection resumes. */
 let lastSeq: number | null = null;
 
+/** What a feature (chat) may listen to: events, signals (typing, presence), connection changes. */
+export type RealtimeFrame =
+  | { type: 'event'; seq: number; topic: string; data: unknown }
+  | { type: 'signal'; topic: string; data: unknown }
+  | { type: 'open'; reconnect: boolean }
+  | { type: 'resumed' }
+  | { type: 'resync' }
+  | { type: 'closed' };
+const subscribers = new Set<(f: RealtimeFrame) => void>();
+
+/** Listens to the socket's frames; returns the unsubscribe function. */
+export function subscribeRealtime(fn: (f: RealtimeFrame) => void): () => void {
+  subscribers.add(fn);
+  return () => subscribers.delete(fn);
+}
+
+function notify(f: RealtimeFrame): void {
+  for (const fn of subscribers) {
+    try {
+      fn(f);
+    } catch {
+      /* a subscriber's bug must not break the socket */
+    }
+  }
+}
+
+/** Sends a client frame (typing, presence) when the socket is open; false otherwise. */
+export function sendRealtime(frame: Record<string, unknown>): boolean {
+  if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+  socket.send(JSON.stringify(frame));
+  return true;
+}
+
+/** Whether the socket is connected now. */
+export function realtimeConnected(): boolean {
+  return socket !== null && socket.readyState === WebSocket.OPEN;
+}
+
 function url(): string {
   const proto = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
   const since = lastSeq !== null ? `?since=${lastSeq}` : '';
@@ -37,6 +75,11 @@ export function invalidateFor(qc: QueryClient, topic: string): void {
   }
   if (topic.startsWith('notifications.')) {
     void qc.invalidateQueries({ queryKey: ['notifications'] });
+    return;
+  }
+  if (topic.startsWith('calendar.')) {
+    // An event or calendar changed (here, through a CalDAV client, an invitation or an answer).
+    void qc.invalidateQueries({ queryKey: ['calendar'] });
     return;
   }
   if (topic.startsWith('identity.')) {
@@ -80,6 +123,7 @@ function connect(qc: QueryClient): void {
     // A reconnection without a resume point (the server restarted before any event): refresh what is
     // on screen. With one, the server replays what was missed, or says `resync`.
     if (everConnected && lastSeq === null) void qc.invalidateQueries();
+    notify({ type: 'open', reconnect: everConnected });
     everConnected = true;
     // Keeps idle proxies from closing the socket; the server answers with a pong.
     keepAlive = setInterval(() => {
@@ -96,16 +140,22 @@ function connect(qc: QueryClient): void {
     if (isEvent(msg)) {
       if (typeof msg.seq === 'number' && (lastSeq === null || msg.seq > lastSeq)) lastSeq = msg.seq;
       invalidateFor(qc, msg.topic);
+      notify({ type: 'event', seq: msg.seq, topic: msg.topic, data: msg.data });
       return;
     }
-    const m = msg as { type?: unknown; seq?: unknown };
+    const m = msg as { type?: unknown; seq?: unknown; topic?: unknown; data?: unknown };
     if (m.type === 'hello' && typeof m.seq === 'number' && lastSeq === null) lastSeq = m.seq;
-    else if (m.type === 'resync') void qc.invalidateQueries();
+    else if (m.type === 'resync') {
+      void qc.invalidateQueries();
+      notify({ type: 'resync' });
+    } else if (m.type === 'resumed') notify({ type: 'resumed' });
+    else if (m.type === 'signal' && typeof m.topic === 'string') notify({ type: 'signal', topic: m.topic, data: m.data });
   };
   ws.onclose = () => {
     if (socket === ws) socket = null;
     if (keepAlive) clearInterval(keepAlive);
     keepAlive = null;
+    notify({ type: 'closed' });
     schedule(qc);
   };
   ws.onerror = () => ws.close();
@@ -122,18 +172,31 @@ function schedule(qc: QueryClient): void {
   }, delay);
 }
 
+/** Back online (the browser says so): reconnect now rather than at the end of the backoff. */
+let onOnline: (() => void) | null = null;
+
 export function startRealtime(qc: QueryClient): void {
   if (running) return;
   running = true;
   attempts = 0;
   everConnected = false;
   lastSeq = null;
+  onOnline = () => {
+    if (!running || socket) return;
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = null;
+    attempts = 0;
+    connect(qc);
+  };
+  window.addEventListener('online', onOnline);
   connect(qc);
 }
 
 export function stopRealtime(): void {
   running = false;
   clearTimers();
+  if (onOnline) window.removeEventListener('online', onOnline);
+  onOnline = null;
   if (socket) {
     const s = socket;
     socket = null;
