@@ -115,6 +115,16 @@ describe('mail store', () => {
     assert.equal(st.highestModseq, a2.modseq);
   });
 
+  test('a message with NUL bytes in its headers and body is stored (both engines); the raw keeps them', async () => {
+    const box = await mailStore.createMailbox(alice, aliceOwner, 'Nul bytes');
+    const raw = Buffer.from('Subject: broken\u0000mailer\r\nFrom: a@example.org\r\nMessage-ID: <x\u0000y@example.org>\r\n\r\nbody with a \u0000 inside\r\n', 'latin1');
+    const r = await mailStore.append(alice, box.id, raw);
+    const [m] = await mailStore.fetch(alice, box.id, 'all');
+    assert.equal(m!.uid, r.uid);
+    assert.equal(m!.subject, 'broken\uFFFDmailer');
+    assert.deepEqual(await mailStore.readRaw(alice, box.id, r.uid), raw);
+  });
+
   test('MIME: envelope, BODYSTRUCTURE tree with offsets, decoded values, text extract', async () => {
     const raw = toCrlf(MULTIPART);
     const p = parseMessage(raw);

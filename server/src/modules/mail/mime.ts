@@ -560,17 +560,21 @@ export function parseMessage(raw: Buffer): ParsedMessage {
   const refs = [...ids(first(fields, 'references')), ...ids(envelope.inReplyTo)];
   const out = { text: '' };
   collectText(raw, part, out);
+  // The strings below go into text columns for display and search: PostgreSQL refuses NUL in text, so a
+  // NUL (which some broken mailers put in headers or bodies) becomes U+FFFD there. The raw message, the
+  // envelope and the body structure keep the bytes as they came.
+  const noNul = (v: string): string => (v.includes('\u0000') ? v.split('\u0000').join('\uFFFD') : v);
   return {
     envelope,
     body: part,
-    subject: decodeWords(envelope.subject ?? '').slice(0, 1000),
-    from: flatAddresses(envelope.from).slice(0, 1000),
-    to: flatAddresses(envelope.to).slice(0, 4000),
-    cc: flatAddresses(envelope.cc).slice(0, 4000),
+    subject: noNul(decodeWords(envelope.subject ?? '').slice(0, 1000)),
+    from: noNul(flatAddresses(envelope.from).slice(0, 1000)),
+    to: noNul(flatAddresses(envelope.to).slice(0, 4000)),
+    cc: noNul(flatAddresses(envelope.cc).slice(0, 4000)),
     date: Number.isFinite(dateMs) ? dateMs : null,
-    messageId: messageIds[0] ?? null,
-    references: [...new Set(refs)].slice(-100),
-    text: out.text,
+    messageId: messageIds[0] ? noNul(messageIds[0]) : null,
+    references: [...new Set(refs.map(noNul))].slice(-100),
+    text: noNul(out.text),
     hasAttachments: hasAttachment(part),
   };
 }
