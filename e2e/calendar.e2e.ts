@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
-import { axeSerious, describeViolations, launchBrowser, startServer, type E2EServer } from './harness.js';
+import { addUser, ARTIFACTS, checkA11y, launchBrowser, startServer, type E2EServer } from './harness.js';
 
 /**
  * The calendar web app in a real browser: an event created by dragging on the week grid, a weekly series
@@ -11,7 +11,6 @@ import { axeSerious, describeViolations, launchBrowser, startServer, type E2ESer
  * dragging, "this and following" deleted, the views switched, .ics import with a clear error for a bad
  * file, and the phone layout (360 px) in dark mode — with axe-core on each screen.
  */
-const ARTIFACTS = join(process.cwd(), 'e2e', 'artifacts');
 const USER = { login: 'olympe', name: 'Olympe de Gouges', password: 'Declaration-1791-Femme' };
 let server: E2EServer;
 let browser: Browser;
@@ -22,20 +21,13 @@ before(async () => {
   for (const p of ['SMTP', 'SUBMISSION', 'SUBMISSIONS', 'IMAP', 'IMAPS']) process.env[`BASTIDE_${p}_PORT`] = 'off';
   server = await startServer();
   browser = await launchBrowser();
-  const r = server.cli(['user', 'add', USER.login, '--name', USER.name, '--password-stdin'], `${USER.password}\n`);
-  assert.equal(r.status, 0, r.stderr);
+  addUser(server, USER);
 });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function checkA11y(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
-  const v = await axeSerious(page);
-  assert.equal(v.length, 0, `axe on ${name}:\n${describeViolations(v)}`);
-}
 
 async function signIn(opts: BrowserContextOptions): Promise<Page> {
   const context = await browser.newContext({ locale: 'en-GB', timezoneId: 'Europe/Paris', ...opts });

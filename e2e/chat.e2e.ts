@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { axeSerious, describeViolations, launchBrowser, startServer, type E2EServer } from './harness.js';
+import { addUser, ARTIFACTS, checkA11y, launchBrowser, startServer, type E2EServer } from './harness.js';
 
 /**
  * The chat in a real browser, two people in two Chromium contexts: a direct message and a channel
@@ -12,7 +12,6 @@ import { axeSerious, describeViolations, launchBrowser, startServer, type E2ESer
  * offline gets what it missed once back (nothing lost, nothing doubled), and the phone layout —
  * with axe-core on each screen.
  */
-const ARTIFACTS = join(process.cwd(), 'e2e', 'artifacts');
 const ALICE = { login: 'alice', name: 'Alice Martin', password: 'Liberte-Egalite-2026' };
 const BOB = { login: 'bob', name: 'Bob Durand', password: 'Fraternite-Solidarite-2026' };
 let server: E2EServer;
@@ -28,8 +27,7 @@ before(async () => {
   server = await startServer();
   browser = await launchBrowser();
   for (const u of [ALICE, BOB]) {
-    const r = server.cli(['user', 'add', u.login, '--name', u.name, '--password-stdin'], `${u.password}\n`);
-    assert.equal(r.status, 0, r.stderr);
+    addUser(server, u);
   }
   alice = await signIn(ALICE, 1280);
   bob = await signIn(BOB, 1280);
@@ -40,12 +38,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function checkA11y(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
-  const v = await axeSerious(page);
-  assert.equal(v.length, 0, `axe on ${name}:\n${describeViolations(v)}`);
-}
 
 async function signIn(user: { login: string; password: string }, width: number, context?: BrowserContext): Promise<Page> {
   const ctx = context ?? (await browser.newContext({ locale: 'en-GB', viewport: { width, height: 860 } }));

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { launchBrowser, startServer, type E2EServer } from './harness.js';
+import { addUser, launchBrowser, startServer, type E2EServer } from './harness.js';
 
 /**
  * Hostile files in a real browser: an HTML page, an SVG with script, an HTML file named .pdf and a name
@@ -25,8 +25,7 @@ before(async () => {
   server = await startServer();
   browser = await launchBrowser();
   for (const u of [USER, FRIEND]) {
-    const r = server.cli(['user', 'add', u.login, '--name', u.name, '--password-stdin'], `${u.password}\n`);
-    assert.equal(r.status, 0, r.stderr);
+    addUser(server, u);
   }
   const p = server.cli(['app-password', 'create', USER.login, '--name', 'browser', '--scopes', 'dav']);
   assert.equal(p.status, 0, p.stderr);

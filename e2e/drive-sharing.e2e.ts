@@ -1,9 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { axeSerious, describeViolations, launchBrowser, startServer, type E2EServer } from './harness.js';
+import { addUser, ARTIFACTS, checkA11y, launchBrowser, startServer, type E2EServer } from './harness.js';
 
 /**
  * Sharing in a real browser: a password-protected public link opened by a visitor without an account
@@ -11,7 +10,6 @@ import { axeSerious, describeViolations, launchBrowser, startServer, type E2ESer
  * shared with a colleague who finds it in "Shared with me", and restoring an earlier version — with
  * axe-core on each new screen.
  */
-const ARTIFACTS = join(process.cwd(), 'e2e', 'artifacts');
 const ALICE = { login: 'alice', name: 'Alice Martin', password: 'Liberte-Egalite-2026' };
 const BOB = { login: 'bob', name: 'Bob Durand', password: 'Fraternite-Solidarite-2026' };
 let server: E2EServer;
@@ -23,8 +21,7 @@ before(async () => {
   server = await startServer();
   browser = await launchBrowser();
   for (const u of [ALICE, BOB]) {
-    const r = server.cli(['user', 'add', u.login, '--name', u.name, '--password-stdin'], `${u.password}\n`);
-    assert.equal(r.status, 0, r.stderr);
+    addUser(server, u);
   }
   alice = await signIn(ALICE, 1280);
 });
@@ -33,12 +30,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function checkA11y(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  const v = await axeSerious(page);
-  assert.equal(v.length, 0, `axe on ${name}:\n${describeViolations(v)}`);
-}
 
 async function signIn(user: { login: string; password: string }, width: number): Promise<Page> {
   const context = await browser.newContext({ locale: 'en-GB', viewport: { width, height: 900 }, acceptDownloads: true });

@@ -5,14 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
-import { axeSerious, describeViolations, launchBrowser, startServer, type E2EServer } from './harness.js';
+import { addUser, ARTIFACTS, checkA11y, launchBrowser, startServer, type E2EServer } from './harness.js';
 
 /**
  * The drive's views in a real browser: list and grid (remembered), sort, selection, previews of an image,
  * a PDF and Markdown with previous/next, hostile files that never run, favourites, recent, search, folder
  * upload and the storage bar — with axe-core on each screen, on a desktop and a 360 px wide screen.
  */
-const ARTIFACTS = join(process.cwd(), 'e2e', 'artifacts');
 const USER = { login: 'louise', name: 'Louise Michel', password: 'Commune-de-Paris-1871' };
 let server: E2EServer;
 let browser: Browser;
@@ -55,8 +54,7 @@ before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   server = await startServer();
   browser = await launchBrowser();
-  const r = server.cli(['user', 'add', USER.login, '--name', USER.name, '--password-stdin'], `${USER.password}\n`);
-  assert.equal(r.status, 0, r.stderr);
+  addUser(server, USER);
 });
 
 after(async () => {
@@ -64,12 +62,6 @@ after(async () => {
   await server?.stop();
   assert.deepEqual(hostileSignals, [], 'no hostile payload ran');
 });
-
-async function checkA11y(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  const v = await axeSerious(page);
-  assert.equal(v.length, 0, `axe on ${name}:\n${describeViolations(v)}`);
-}
 
 async function signIn(width: number): Promise<Page> {
   const context = await browser.newContext({ locale: 'en-GB', viewport: { width, height: 900 }, acceptDownloads: true });

@@ -1,15 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { axeSerious, describeViolations, launchBrowser, startServer, type E2EServer } from './harness.js';
+import { addUser, ARTIFACTS, checkA11y, launchBrowser, startServer, type E2EServer } from './harness.js';
 
 /**
  * The drive in a real browser: folders, uploads by the button and by drag and drop with progress,
  * download, rename, delete, breadcrumb — with axe-core, on a desktop and a 360 px wide screen.
  */
-const ARTIFACTS = join(process.cwd(), 'e2e', 'artifacts');
 const USER = { login: 'claire', name: 'Claire Martin', password: 'Liberte-Egalite-2026' };
 let server: E2EServer;
 let browser: Browser;
@@ -18,20 +16,13 @@ before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   server = await startServer();
   browser = await launchBrowser();
-  const r = server.cli(['user', 'add', USER.login, '--name', USER.name, '--password-stdin'], `${USER.password}\n`);
-  assert.equal(r.status, 0, r.stderr);
+  addUser(server, USER);
 });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function checkA11y(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  const v = await axeSerious(page);
-  assert.equal(v.length, 0, `axe on ${name}:\n${describeViolations(v)}`);
-}
 
 async function signIn(width: number): Promise<Page> {
   const context = await browser.newContext({ locale: 'en-GB', viewport: { width, height: 860 }, acceptDownloads: true });

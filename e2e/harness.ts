@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -104,4 +105,21 @@ export async function axeSerious(page: Page): Promise<AxeViolation[]> {
 
 export function describeViolations(v: AxeViolation[]): string {
   return v.map((x) => `${x.id} (${x.impact}): ${x.help} at ${x.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`).join('\n');
+}
+
+/** Where the browser tests leave their screenshots (gitignored; people look at them). */
+export const ARTIFACTS = join(root, 'e2e', 'artifacts');
+
+/** A (full-page) screenshot into e2e/artifacts, then: no serious or critical axe-core violation. */
+export async function checkA11y(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: opts.fullPage ?? true });
+  const v = await axeSerious(page);
+  assert.equal(v.length, 0, `axe on ${name}:\n${describeViolations(v)}`);
+}
+
+/** Creates an account through the CLI, as an administrator's script would. */
+export function addUser(server: E2EServer, u: { login: string; name: string; password: string; email?: string }): void {
+  const r = server.cli(['user', 'add', u.login, '--name', u.name, ...(u.email ? ['--email', u.email] : []), '--password-stdin'], `${u.password}\n`);
+  assert.equal(r.status, 0, r.stderr);
 }

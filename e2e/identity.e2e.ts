@@ -1,16 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { authenticator } from 'otplib';
 import type { Browser, Page } from 'playwright-core';
-import { axeSerious, describeViolations, launchBrowser, startServer, type E2EServer } from './harness.js';
+import { ARTIFACTS, checkA11y, launchBrowser, startServer, type E2EServer } from './harness.js';
 
 /**
  * The platform's first-run story in a real browser: the setup link, two-step verification, an
  * administrator creating a colleague who then signs in — with axe-core on every page.
  */
-const ARTIFACTS = join(process.cwd(), 'e2e', 'artifacts');
 const ADMIN = { login: 'marianne', name: 'Marianne Dupont', email: 'marianne@mairie.example', password: 'Liberte-Egalite-2026' };
 let server: E2EServer;
 let browser: Browser;
@@ -33,12 +31,6 @@ async function newPage(opts: { locale?: string; width?: number } = {}): Promise<
   const page = await context.newPage();
   page.on('pageerror', (e) => assert.fail(`page error: ${e.message}`));
   return page;
-}
-
-async function checkA11y(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  const v = await axeSerious(page);
-  assert.equal(v.length, 0, `axe on ${name}:\n${describeViolations(v)}`);
 }
 
 function codeAfter(secret: string, offsetMs: number): string {

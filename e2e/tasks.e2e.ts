@@ -1,16 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { axeSerious, describeViolations, launchBrowser, startServer, type E2EServer } from './harness.js';
+import { addUser, ARTIFACTS, checkA11y, launchBrowser, startServer, type E2EServer } from './harness.js';
 
 /**
  * Tasks in a real browser: create a task list, add tasks with Enter and a sub-task, complete one, filter,
  * assign a colleague from the directory, then move cards on the board by drag and drop and by keyboard —
  * with axe-core, on a desktop (light) and a 360 px phone (dark).
  */
-const ARTIFACTS = join(process.cwd(), 'e2e', 'artifacts');
 const USER = { login: 'claire', name: 'Claire Martin', password: 'Liberte-Egalite-2026' };
 const COLLEAGUE = { login: 'paul', name: 'Paul Durand', password: 'Fraternite-Sud-2026' };
 let server: E2EServer;
@@ -21,8 +19,7 @@ before(async () => {
   server = await startServer();
   browser = await launchBrowser();
   for (const u of [USER, COLLEAGUE]) {
-    const r = server.cli(['user', 'add', u.login, '--name', u.name, '--email', `${u.login}@example.org`, '--password-stdin'], `${u.password}\n`);
-    assert.equal(r.status, 0, r.stderr);
+    addUser(server, { ...u, email: `${u.login}@example.org` });
   }
 });
 
@@ -30,12 +27,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function checkA11y(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: false });
-  const v = await axeSerious(page);
-  assert.equal(v.length, 0, `axe on ${name}:\n${describeViolations(v)}`);
-}
 
 async function signIn(width: number, colorScheme: 'light' | 'dark', locale = 'en-GB'): Promise<Page> {
   const context = await browser.newContext({ locale, viewport: { width, height: 860 }, colorScheme });
