@@ -104,13 +104,15 @@ export async function driveList(o: { log: (s: string) => void; runs?: number }):
       const el = document.querySelector('[data-testid="drive-grid"]');
       const steps = [];
       let rows = 0;
-      while (el.scrollTop + el.clientHeight < el.scrollHeight - 1 && steps.length < 5000) {
+      const deadline = performance.now() + 60000;
+      while (el.scrollTop + el.clientHeight < el.scrollHeight - 1 && steps.length < 5000 && performance.now() < deadline) {
         const t = performance.now();
         const before = el.scrollTop;
         el.scrollTop += el.clientHeight;
         // An element that does not scroll (its page scrolls instead) would loop for ever: stop there.
         if (el.scrollTop === before) break;
-        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        // Two frames; a page whose frames stop (hidden, throttled) moves on after 250 ms instead of waiting for ever.
+        await Promise.race([new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))), new Promise((r) => setTimeout(r, 250))]);
         steps.push(performance.now() - t);
         rows = Math.max(rows, el.querySelectorAll('[data-testid="drive-item"]').length);
       }
