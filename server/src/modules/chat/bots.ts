@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
@@ -6,7 +6,7 @@ import { newId } from '../../platform/ids.js';
 import type { Migration } from '../../platform/db/migrate.js';
 import type { App, Platform } from '../../platform/module.js';
 import { requireUser, type UserActor } from '../../platform/policy.js';
-import { authorizeChannel, cleanText, postMessage, takeToken } from './commands.js';
+import { authorizeChannel, cleanText, hashToken as hash, postMessage, takeToken } from './commands.js';
 import { cleanAttachments } from './hooks.js';
 import { MessageView, messageViews } from './views.js';
 
@@ -53,7 +53,6 @@ export const botMigrations: Migration[] = [
   },
 ];
 
-const hash = (t: string): string => createHash('sha256').update(t).digest('hex');
 const strict = { additionalProperties: false } as const;
 const Id = Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' });
 const Emoji = Type.String({ pattern: '^:[a-z0-9_+-]{1,50}:$' });

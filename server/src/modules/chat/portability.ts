@@ -176,11 +176,15 @@ export async function exportUserChat(platform: Platform, userId: string): Promis
 // Import
 
 /** Finds Bastide accounts by e-mail, then login (both lower-cased); null when nobody matches. */
-export async function userMatcher(platform: Platform): Promise<(who: { email?: string | undefined; login?: string | undefined }) => string | null> {
+type Matcher = ((who: { email?: string | undefined; login?: string | undefined }) => string | null) & { loginOf: Map<string, string> };
+
+export async function userMatcher(platform: Platform): Promise<Matcher> {
   const rows = await platform.db.selectFrom('users').select(['id', 'login', 'email']).where('disabled', '=', 0).limit(IMPORT_LIMITS.users * 2).execute();
   const byEmail = new Map(rows.filter((r) => r.email).map((r) => [String(r.email).toLowerCase(), r.id]));
   const byLogin = new Map(rows.map((r) => [r.login.toLowerCase(), r.id]));
-  return (who) => (who.email ? byEmail.get(who.email.toLowerCase()) : undefined) ?? (who.login ? byLogin.get(who.login.toLowerCase()) : undefined) ?? null;
+  const match = (who: { email?: string | undefined; login?: string | undefined }): string | null =>
+    (who.email ? byEmail.get(who.email.toLowerCase()) : undefined) ?? (who.login ? byLogin.get(who.login.toLowerCase()) : undefined) ?? null;
+  return Object.assign(match, { loginOf: new Map(rows.map((r) => [r.id, r.login])) });
 }
 
 /** Untrusted JSON from another product, read field by field with checks (str(), Array.isArray…). */
@@ -286,9 +290,8 @@ export async function fromSlackExport(platform: Platform, files: ExportFile[]): 
     t.replace(/<@([A-Z0-9]+)(?:\|[^>]*)?>/g, (_m, id: string) => {
       const u = slackUsers.get(id);
       if (!u) return '@unknown';
-      return u.userId ? `@${loginOf.get(u.userId) ?? u.name}` : u.name;
+      return u.userId ? `@${match.loginOf.get(u.userId) ?? u.name}` : u.name;
     });
-  const loginOf = new Map((await platform.db.selectFrom('users').select(['id', 'login']).execute()).map((r) => [r.id, r.login]));
   const out: ImportedChannel[] = [];
   for (const { c, visibility } of sources) {
     const name = str(c?.name, 80);

@@ -40,7 +40,7 @@ export const prefsMigrations: Migration[] = [
 
 export const NotifyView = Type.Object({ level: Type.Union([Type.Literal('all'), Type.Literal('mentions'), Type.Literal('none')]), muted: Type.Boolean() });
 export type NotifyViewT = Static<typeof NotifyView>;
-const DEFAULT: NotifyViewT = { level: 'mentions', muted: false };
+export const DEFAULT_NOTIFY: NotifyViewT = { level: 'mentions', muted: false };
 
 /** The caller's preferences for some channels (defaults where none were set). */
 export async function prefsOf(db: DbOrTx, userId: string, channelIds: string[]): Promise<Map<string, NotifyViewT>> {
@@ -48,7 +48,7 @@ export async function prefsOf(db: DbOrTx, userId: string, channelIds: string[]):
   if (channelIds.length === 0) return out;
   const rows = await db.selectFrom('chat_prefs').select(['channel_id', 'level', 'muted']).where('user_id', '=', userId).where('channel_id', 'in', channelIds).execute();
   for (const r of rows) out.set(r.channel_id, { level: r.level as NotifyLevel, muted: r.muted === 1 });
-  for (const id of channelIds) if (!out.has(id)) out.set(id, DEFAULT);
+  for (const id of channelIds) if (!out.has(id)) out.set(id, DEFAULT_NOTIFY);
   return out;
 }
 
@@ -75,7 +75,7 @@ export function prefsRoutes(app: App, platform: Platform): void {
       const me = requireUser(req.actor);
       // Members only: one sets preferences for channels one reads.
       await authorizeChannel({ platform, actor: req.actor, ip: req.ip }, req.params.id, 'read');
-      const current = (await prefsOf(platform.db, me.userId, [req.params.id])).get(req.params.id) ?? DEFAULT;
+      const current = (await prefsOf(platform.db, me.userId, [req.params.id])).get(req.params.id) ?? DEFAULT_NOTIFY;
       const next: NotifyViewT = { level: req.body.level ?? current.level, muted: req.body.muted ?? current.muted };
       const now = platform.clock.now();
       await platform.transaction(async (trx, emit) => {

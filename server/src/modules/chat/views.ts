@@ -5,7 +5,7 @@ import type { UserActor } from '../../platform/policy.js';
 import { isMember, type ChannelKind, type ChannelResource, type MentionAll, type Visibility } from './policy.js';
 import { mentionCounts, readMarkers, unreadCounts, type ChannelRow } from './repo.js';
 import { PreviewView, previewsOf } from './previews.js';
-import { NotifyView, prefsOf } from './prefs.js';
+import { DEFAULT_NOTIFY, NotifyView, prefsOf } from './prefs.js';
 import type { MessageRow } from './commands.js';
 
 /** Response shapes of the chat API (also its OpenAPI documentation). */
@@ -134,7 +134,7 @@ export async function channelViews(platform: Platform, me: UserActor, rows: Chan
       unread: res.member ? (unread.get(r.id) ?? 0) : 0,
       mentions: res.member ? (mentions.get(r.id) ?? 0) : 0,
       ...(isDm ? { people: people.get(r.id) ?? [] } : {}),
-      notify: notify.get(r.id) ?? { level: 'mentions', muted: false },
+      notify: notify.get(r.id) ?? DEFAULT_NOTIFY,
     });
   }
   return out;
